@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CasesConfig(AppConfig):
+    """Win-back cases (the cases issue). Downstream of customers and surveys."""
+
+    name = "cases"
+    verbose_name = _("Win-back cases")

@@ -1,0 +1,281 @@
+"""Customers, their segments, purchases (transactions), support contacts (interactions) and
+the record of every import."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Segment(models.Model):
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    at_risk_days = models.PositiveIntegerField(
+        _("days to 'at risk'"), default=60, help_text=_("No purchase for this many days flags a customer at risk.")
+    )
+    defected_days = models.PositiveIntegerField(
+        _("days to 'defected'"), default=90, help_text=_("No purchase for this many days marks a customer defected.")
+    )
+    case_min_annual_value = models.DecimalField(
+        _("minimum annual value for a recovery case"),
+        max_digits=14,
+        decimal_places=2,
+        default=Decimal("0"),
+        help_text=_("A defector worth at least this much a year gets a win-back case automatically."),
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("segment")
+        verbose_name_plural = _("segments")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CustomerQuerySet(models.QuerySet):
+    def search(self, text: str) -> "CustomerQuerySet":
+        """Name, email or company contains the text, or the external id equals it."""
+        text = text.strip()
+        if not text:
+            return self
+        return self.filter(
+            Q(external_id=text) | Q(name__icontains=text) | Q(email__icontains=text) | Q(company__icontains=text)
+        )
+
+    def managed_by(self, user) -> "CustomerQuerySet":
+        return self.filter(account_manager=user)
+
+
+class Customer(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        AT_RISK = "at_risk", _("At risk")
+        DEFECTED = "defected", _("Defected")
+        WON_BACK = "won_back", _("Won back")
+        LOST = "lost", _("Lost")
+
+    class Channel(models.TextChoices):
+        ANY = "", _("No preference")
+        EMAIL = "email", _("Email")
+        PHONE = "phone", _("Phone")
+        SMS = "sms", _("Text message")
+        POST = "post", _("Post")
+        MEETING = "meeting", _("In person")
+
+    external_id = models.CharField(_("customer id"), max_length=64, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    email = models.EmailField(_("email"), max_length=254, blank=True)
+    phone = models.CharField(_("phone"), max_length=50, blank=True)
+    company = models.CharField(_("company"), max_length=200, blank=True)
+    segment = models.ForeignKey(
+        Segment, verbose_name=_("segment"), on_delete=models.PROTECT, null=True, blank=True, related_name="customers"
+    )
+    account_manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("account manager"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="managed_customers",
+    )
+    language = models.CharField(_("language"), max_length=10, default="en")
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    status_changed_at = models.DateTimeField(_("status changed"), default=timezone.now)
+
+    # Contact preferences
+    do_not_contact = models.BooleanField(_("do not contact"), default=False)
+    preferred_channel = models.CharField(
+        _("preferred channel"), max_length=16, choices=Channel.choices, default=Channel.ANY, blank=True
+    )
+    contact_notes = models.TextField(
+        _("contact notes"), blank=True, help_text=_('Dislikes and wishes, e.g. "no phone calls".')
+    )
+    survey_opt_out_at = models.DateTimeField(_("opted out of surveys"), null=True, blank=True)
+
+    # Metrics, kept current by imports and recomputed by the detection job.
+    first_purchase_at = models.DateTimeField(_("first purchase"), null=True, blank=True)
+    last_purchase_at = models.DateTimeField(_("last purchase"), null=True, blank=True)
+    order_count = models.PositiveIntegerField(_("orders"), default=0)
+    lifetime_revenue = models.DecimalField(_("lifetime revenue"), max_digits=16, decimal_places=2, default=0)
+    r_score = models.PositiveSmallIntegerField(_("R score"), null=True, blank=True)
+    f_score = models.PositiveSmallIntegerField(_("F score"), null=True, blank=True)
+    m_score = models.PositiveSmallIntegerField(_("M score"), null=True, blank=True)
+
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = CustomerQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+        indexes = [
+            models.Index(fields=["status", "name"], name="customer_status_name"),
+            models.Index(fields=["segment", "name"], name="customer_segment_name"),
+            models.Index(fields=["account_manager", "name"], name="customer_manager_name"),
+            models.Index(fields=["name", "id"], name="customer_name_id"),
+            models.Index(fields=["last_purchase_at"], name="customer_last_purchase"),
+            models.Index(fields=["email"], name="customer_email"),
+        ]
+        permissions = [
+            ("import_data", _("Can import customers, purchases and interactions")),
+            ("export_customers", _("Can export customer lists")),
+            ("assign_account_manager", _("Can change a customer's account manager")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.external_id})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("customers:detail", args=[self.pk])
+
+    @property
+    def average_order_value(self) -> Decimal | None:
+        if not self.order_count:
+            return None
+        return (self.lifetime_revenue / self.order_count).quantize(Decimal("0.01"))
+
+
+class Transaction(models.Model):
+    class Kind(models.TextChoices):
+        PURCHASE = "purchase", _("Purchase")
+        REFUND = "refund", _("Refund")
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="transactions")
+    external_id = models.CharField(_("transaction id"), max_length=64, null=True, blank=True)
+    occurred_at = models.DateTimeField(_("time"))
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.PURCHASE)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        verbose_name = _("transaction")
+        verbose_name_plural = _("transactions")
+        indexes = [models.Index(fields=["customer", "occurred_at"], name="transaction_customer_time")]
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "external_id"], name="transaction_unique_external_id"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount} on {self.occurred_at:%Y-%m-%d}"
+
+
+class InteractionQuerySet(models.QuerySet):
+    def awaiting_answer(self) -> "InteractionQuerySet":
+        return self.filter(status=Interaction.Status.OPEN)
+
+
+class Interaction(models.Model):
+    class Kind(models.TextChoices):
+        SUPPORT_REQUEST = "support_request", _("Support request")
+        COMPLAINT = "complaint", _("Complaint")
+        PRAISE = "praise", _("Praise")
+        CANCELLATION = "cancellation", _("Cancellation")
+        CALL = "call", _("Call")
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", _("Email")
+        PHONE = "phone", _("Phone")
+        CHAT = "chat", _("Chat")
+        WEB = "web", _("Web form")
+        IN_PERSON = "in_person", _("In person")
+        OTHER = "other", _("Other")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Awaiting answer")
+        RESOLVED = "resolved", _("Resolved")
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="interactions")
+    occurred_at = models.DateTimeField(_("time"))
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices, default=Channel.OTHER)
+    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
+    summary = models.TextField(_("summary"))
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("responsible employee"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="interactions",
+    )
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.RESOLVED)
+    due_at = models.DateTimeField(_("answer due"), null=True, blank=True)
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    objects = InteractionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        verbose_name = _("interaction")
+        verbose_name_plural = _("interactions")
+        indexes = [
+            models.Index(fields=["customer", "occurred_at"], name="interaction_customer_time"),
+            models.Index(fields=["owner", "status", "due_at"], name="interaction_owner_open"),
+            models.Index(fields=["kind", "occurred_at"], name="interaction_kind_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.summary[:60]}"
+
+    def is_overdue(self, now=None) -> bool:
+        now = now or timezone.now()
+        return self.status == self.Status.OPEN and self.due_at is not None and self.due_at < now
+
+
+class ImportRun(models.Model):
+    class Kind(models.TextChoices):
+        CUSTOMERS = "customers", _("Customers")
+        TRANSACTIONS = "transactions", _("Transactions")
+        INTERACTIONS = "interactions", _("Interactions")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Imported")
+        REJECTED = "rejected", _("Rejected")
+        FAILED = "failed", _("Failed")
+
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="import_runs"
+    )
+    source = models.CharField(_("source"), max_length=16, default="upload")  # upload / command
+    file_name = models.CharField(_("file name"), max_length=255)
+    stored_path = models.CharField(max_length=500, blank=True)
+    file_sha256 = models.CharField(max_length=64, blank=True, db_index=True)
+    file_size = models.BigIntegerField(default=0)
+    skip_invalid = models.BooleanField(_("import good rows, skip bad ones"), default=False)
+    rows_total = models.PositiveBigIntegerField(default=0)
+    rows_processed = models.PositiveBigIntegerField(default=0)
+    rows_new = models.PositiveBigIntegerField(default=0)
+    rows_updated = models.PositiveBigIntegerField(default=0)
+    rows_unchanged = models.PositiveBigIntegerField(default=0)
+    rows_rejected = models.PositiveBigIntegerField(default=0)
+    errors = models.JSONField(_("errors"), default=list, blank=True)
+    error_count = models.PositiveIntegerField(default=0)
+    warnings = models.JSONField(_("warnings"), default=list, blank=True)
+    rejects_path = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(_("started"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+        indexes = [models.Index(fields=["kind", "status", "file_sha256"], name="importrun_kind_hash")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} import of {self.file_name} ({self.get_status_display()})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("customers:import_detail", args=[self.pk])

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from winback import staff_views
+
+app_name = "staff"
+urlpatterns = [
+    path("users/", staff_views.user_list, name="user_list"),
+    path("users/new/", staff_views.user_create, name="user_create"),
+    path("users/<int:pk>/", staff_views.user_edit, name="user_edit"),
+]

@@ -1,0 +1,17 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from winback import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("staff/", include("winback.staff_urls")),
+    path("", include("customers.urls")),
+    path("admin/", admin.site.urls),
+]
+
+handler403 = "winback.views.permission_denied"
+handler404 = "winback.views.page_not_found"
+handler500 = "winback.views.server_error"
