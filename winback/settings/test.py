@@ -9,12 +9,14 @@ os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-insecure-key-0123456789-ab
 os.environ.setdefault("DATABASE_URL", "postgres://winback:winback@127.0.0.1:5432/winback")
 
 from .base import *  # noqa: E402,F403
+from .base import env  # noqa: E402
 
 DEBUG = False
 ALLOWED_HOSTS = ["*"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-CELERY_TASK_ALWAYS_EAGER = True
+# The job integration tests start a real worker with WINBACK_CELERY_EAGER=false.
+CELERY_TASK_ALWAYS_EAGER = env.bool("WINBACK_CELERY_EAGER", default=True)
 CELERY_TASK_EAGER_PROPAGATES = True
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
