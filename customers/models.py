@@ -238,11 +238,17 @@ class ImportRun(models.Model):
         INTERACTIONS = "interactions", _("Interactions")
 
     class Status(models.TextChoices):
-        PENDING = "pending", _("Waiting")
-        RUNNING = "running", _("Running")
+        PENDING = "pending", _("Waiting to be checked")
+        CHECKING = "checking", _("Checking")
+        CHECKED = "checked", _("Checked, waiting for confirmation")
+        QUEUED = "queued", _("Waiting to import")
+        RUNNING = "running", _("Importing")
         DONE = "done", _("Imported")
         REJECTED = "rejected", _("Rejected")
         FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    BUSY_STATUSES = (Status.PENDING, Status.CHECKING, Status.QUEUED, Status.RUNNING)
 
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
@@ -265,6 +271,8 @@ class ImportRun(models.Model):
     error_count = models.PositiveIntegerField(default=0)
     warnings = models.JSONField(_("warnings"), default=list, blank=True)
     rejects_path = models.CharField(max_length=500, blank=True)
+    preview = models.JSONField(_("first rows"), default=list, blank=True)
+    progress_note = models.CharField(_("progress"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("started"), auto_now_add=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
 

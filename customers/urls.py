@@ -1,15 +1,15 @@
 from django.urls import path
 
-from customers.views import customers, imports, interactions
+from customers.views import customer_forms, customers, imports, interactions
 
 app_name = "customers"
 urlpatterns = [
     path("customers/", customers.customer_list, name="list"),
     path("customers/export.csv", customers.customer_export, name="export"),
-    path("customers/new/", customers.customer_create, name="create"),
+    path("customers/new/", customer_forms.customer_create, name="create"),
     path("customers/<int:pk>/", customers.customer_detail, name="detail"),
-    path("customers/<int:pk>/edit/", customers.customer_edit, name="edit"),
-    path("customers/<int:pk>/preferences/", customers.customer_preferences, name="preferences"),
+    path("customers/<int:pk>/edit/", customer_forms.customer_edit, name="edit"),
+    path("customers/<int:pk>/preferences/", customer_forms.customer_preferences, name="preferences"),
     path("customers/<int:pk>/interactions/new/", interactions.interaction_create, name="interaction_create"),
     path("interactions/<int:pk>/resolve/", interactions.interaction_resolve, name="interaction_resolve"),
     path("requests/", interactions.open_requests, name="open_requests"),

@@ -1,0 +1,478 @@
+"""Writing checked import rows: a staging table per import run, checks that need the whole file
+(unknown customers, keys repeated in the file), and the set-based upsert into the real tables.
+
+On PostgreSQL the rows are COPYed into an UNLOGGED staging table and moved with a few
+INSERT … SELECT / UPDATE … FROM statements inside one transaction, as PERFORMANCE.md recommends.
+SQLite (the embedded default of `make run`) gets the same staging table filled by batched
+inserts and a plain ORM upsert: it only ever sees demo-sized files.
+"""
+
+import datetime as dt
+import io
+from collections.abc import Iterator
+from decimal import Decimal
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+from django.db import connection
+
+from customers.importers import RowError
+from customers.models import Customer, Interaction, Segment, Transaction
+
+STAGE_COLUMNS = {
+    "transactions": [
+        ("line", "bigint"),
+        ("customer_ext", "text"),
+        ("occurred_us", "bigint"),
+        ("amount", "numeric(14,2)"),
+        ("kind", "text"),
+        ("external_id", "text"),
+    ],
+    "customers": [
+        ("line", "bigint"),
+        ("external_id", "text"),
+        ("name", "text"),
+        ("email", "text"),
+        ("phone", "text"),
+        ("company", "text"),
+        ("segment", "text"),
+        ("account_manager_id", "bigint"),
+        ("language", "text"),
+        ("do_not_contact", "boolean"),
+    ],
+    "interactions": [
+        ("line", "bigint"),
+        ("customer_ext", "text"),
+        ("occurred_us", "bigint"),
+        ("kind", "text"),
+        ("summary", "text"),
+        ("channel", "text"),
+        ("owner_id", "bigint"),
+    ],
+}
+# The columns that identify a row within one file: a repeat is an error.
+FILE_KEYS = {
+    "customers": ("external_id",),
+    "transactions": ("customer_ext", "external_id"),
+    "interactions": ("customer_ext", "occurred_us", "kind", "summary"),
+}
+PG_TIME = "(timestamptz 'epoch' + s.occurred_us * interval '1 microsecond')"
+REPORT_LIMIT = 1000
+
+
+def is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+class Stage:
+    """The staging table of one import run (`import_stage_<id>`), created empty and dropped after."""
+
+    def __init__(self, kind: str, run_id: int):
+        self.kind = kind
+        self.name = f"import_stage_{int(run_id)}"
+        self.columns = [name for name, _ in STAGE_COLUMNS[kind]]
+
+    def create(self) -> None:
+        unlogged = "UNLOGGED " if is_postgres() else ""
+        columns = ", ".join(f"{name} {kind}" for name, kind in STAGE_COLUMNS[self.kind])
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {self.name}")
+            cursor.execute(f"CREATE {unlogged}TABLE {self.name} ({columns})")
+
+    def drop(self) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {self.name}")
+
+    def append(self, rows: pd.DataFrame) -> None:
+        if rows.empty:
+            return
+        rows = rows[self.columns]
+        if is_postgres():
+            table = pa.Table.from_pandas(rows, preserve_index=False)
+            buffer = io.BytesIO()
+            pa_csv.write_csv(table, buffer, write_options=pa_csv.WriteOptions(include_header=False))
+            with (
+                connection.cursor() as cursor,
+                cursor.copy(f"COPY {self.name} ({', '.join(self.columns)}) FROM STDIN (FORMAT csv)") as copy,
+            ):
+                copy.write(buffer.getvalue())
+        else:
+            placeholders = ", ".join(["%s"] * len(self.columns))
+            values = [
+                tuple(None if pd.isna(value) else _plain(value) for value in row)
+                for row in rows.itertuples(index=False, name=None)
+            ]
+            with connection.cursor() as cursor:
+                cursor.executemany(f"INSERT INTO {self.name} VALUES ({placeholders})", values)
+
+    def count(self) -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT count(*) FROM {self.name}")
+            return cursor.fetchone()[0]
+
+    def has_rows_without_key(self) -> bool:
+        """A transactions file whose rows lack ids cannot be re-imported safely."""
+        if self.kind != "transactions":
+            return False
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT 1 FROM {self.name} WHERE external_id IS NULL LIMIT 1")
+            return cursor.fetchone() is not None
+
+    # Checks over the whole file -------------------------------------------------------------
+
+    def file_errors(self, *, remove: bool) -> Iterator[RowError]:
+        """Rows naming an unknown customer and rows whose key repeats in the file. With `remove`
+        they are deleted from the stage (the good rows are imported); otherwise at most
+        REPORT_LIMIT of each are reported."""
+        limit = "" if remove else f" LIMIT {REPORT_LIMIT}"
+        if self.kind != "customers":
+            unknown = (
+                f"SELECT s.line, s.customer_ext FROM {self.name} s WHERE NOT EXISTS "
+                f"(SELECT 1 FROM customers_customer c WHERE c.external_id = s.customer_ext) ORDER BY s.line{limit}"
+            )
+            for line, customer in self._fetch(unknown):
+                yield RowError(
+                    line, "customer_id", "unknown_customer", f'No customer has the id "{customer}".', customer
+                )
+        keys = FILE_KEYS[self.kind]
+        key_list = ", ".join(keys)
+        not_null = " AND ".join(f"{key} IS NOT NULL" for key in keys)
+        joined = " AND ".join(f"d.{key} = s.{key}" for key in keys)
+        repeats = (
+            f"SELECT s.line, d.first_line, d.copies, s.{keys[-1]} FROM {self.name} s JOIN "
+            f"(SELECT {key_list}, min(line) AS first_line, count(*) AS copies FROM {self.name} "
+            f"WHERE {not_null} GROUP BY {key_list} HAVING count(*) > 1) d ON {joined} ORDER BY s.line{limit}"
+        )
+        what = {"customers": "customer id", "transactions": "transaction id", "interactions": "row"}[self.kind]
+        column = {"customers": "customer_id", "transactions": "external_id", "interactions": ""}[self.kind]
+        for line, first_line, copies, value in self._fetch(repeats):
+            other = f"first on line {first_line}" if line != first_line else "here first"
+            message = f"The same {what} appears {copies} times in the file ({other})."
+            value = value if self.kind != "interactions" else ""
+            yield RowError(line, column, "duplicate_key", message, str(value)[:80])
+        if remove:
+            with connection.cursor() as cursor:
+                if self.kind != "customers":
+                    cursor.execute(
+                        f"DELETE FROM {self.name} WHERE NOT EXISTS "
+                        f"(SELECT 1 FROM customers_customer c WHERE c.external_id = {self.name}.customer_ext)"
+                    )
+                cursor.execute(
+                    f"DELETE FROM {self.name} WHERE ({key_list}) IN (SELECT {key_list} FROM {self.name} "
+                    f"WHERE {not_null} GROUP BY {key_list} HAVING count(*) > 1)"
+                )
+
+    def _fetch(self, sql: str) -> Iterator[tuple]:
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+            while rows := cursor.fetchmany(2000):
+                yield from rows
+
+    # The upsert -----------------------------------------------------------------------------
+
+    def upsert(self, *, present: list[str], actor_id: int | None) -> tuple[int, int, list[str]]:
+        """Moves the staged rows into the real table. Returns (new, updated, notes)."""
+        if is_postgres():
+            return PG_UPSERTS[self.kind](self, present=present, actor_id=actor_id)
+        return OrmUpsert(self, present=present, actor_id=actor_id).run()
+
+
+def _plain(value):
+    return value.item() if hasattr(value, "item") else value
+
+
+def _execute(sql: str, params=None) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+def _pg_customers(stage: Stage, *, present: list[str], actor_id) -> tuple[int, int, list[str]]:
+    notes = []
+    defaults = {name: Segment._meta.get_field(name).default for name in ("at_risk_days", "defected_days")}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO customers_segment (name, at_risk_days, defected_days, case_min_annual_value) "
+            f"SELECT DISTINCT ON (lower(s.segment)) s.segment, %s, %s, 0 FROM {stage.name} s "
+            f"WHERE s.segment IS NOT NULL AND NOT EXISTS "
+            f"(SELECT 1 FROM customers_segment g WHERE lower(g.name) = lower(s.segment)) "
+            f"ORDER BY lower(s.segment), s.line RETURNING name",
+            [defaults["at_risk_days"], defaults["defected_days"]],
+        )
+        created = sorted(row[0] for row in cursor.fetchall())
+    if created:
+        notes.append(f"New segments created with the default detection settings: {', '.join(created)}.")
+    source = (
+        f"(SELECT s.*, g.id AS segment_id FROM {stage.name} s "
+        f"LEFT JOIN customers_segment g ON lower(g.name) = lower(s.segment))"
+    )
+    kept = {
+        "phone": "coalesce(src.phone, c.phone)",
+        "company": "coalesce(src.company, c.company)",
+        "segment_id": "coalesce(src.segment_id, c.segment_id)",
+        "account_manager_id": "coalesce(src.account_manager_id, c.account_manager_id)",
+        "language": "coalesce(src.language, c.language)",
+        "do_not_contact": "coalesce(src.do_not_contact, c.do_not_contact)",
+    }
+    columns = ["name", "email", *kept]
+    new_values = ["src.name", "src.email", *kept.values()]
+    updated = _execute(
+        f"UPDATE customers_customer c SET {', '.join(f'{c} = {v}' for c, v in zip(columns, new_values, strict=True))},"
+        f" updated_at = now() FROM {source} src WHERE c.external_id = src.external_id AND "
+        f"({', '.join(f'c.{c}' for c in columns)}) IS DISTINCT FROM ({', '.join(new_values)})"
+    )
+    new = _execute(
+        f"INSERT INTO customers_customer (external_id, name, email, phone, company, segment_id, "
+        f"account_manager_id, language, do_not_contact, status, status_changed_at, preferred_channel, "
+        f"contact_notes, order_count, lifetime_revenue, created_at, updated_at) "
+        f"SELECT src.external_id, src.name, src.email, coalesce(src.phone, ''), coalesce(src.company, ''), "
+        f"src.segment_id, src.account_manager_id, coalesce(src.language, 'en'), "
+        f"coalesce(src.do_not_contact, false), 'active', now(), '', '', 0, 0, now(), now() FROM {source} src "
+        f"WHERE NOT EXISTS (SELECT 1 FROM customers_customer c WHERE c.external_id = src.external_id)"
+    )
+    return new, updated, notes
+
+
+def _pg_transactions(stage: Stage, *, present: list[str], actor_id) -> tuple[int, int, list[str]]:
+    source = (
+        f"(SELECT c.id AS customer_id, s.external_id, {PG_TIME} AS occurred_at, s.amount, s.kind "
+        f"FROM {stage.name} s JOIN customers_customer c ON c.external_id = s.customer_ext)"
+    )
+    updated = _execute(
+        f"UPDATE customers_transaction t SET occurred_at = src.occurred_at, amount = src.amount, kind = src.kind "
+        f"FROM {source} src WHERE src.external_id IS NOT NULL AND t.customer_id = src.customer_id "
+        f"AND t.external_id = src.external_id "
+        f"AND (t.occurred_at, t.amount, t.kind) IS DISTINCT FROM (src.occurred_at, src.amount, src.kind)"
+    )
+    new = _execute(
+        f"INSERT INTO customers_transaction (customer_id, external_id, occurred_at, amount, kind) "
+        f"SELECT src.customer_id, src.external_id, src.occurred_at, src.amount, src.kind FROM {source} src "
+        f"WHERE src.external_id IS NULL OR NOT EXISTS (SELECT 1 FROM customers_transaction t "
+        f"WHERE t.customer_id = src.customer_id AND t.external_id = src.external_id)"
+    )
+    refresh_purchase_figures(
+        f"SELECT DISTINCT c.id FROM {stage.name} s JOIN customers_customer c ON c.external_id = s.customer_ext"
+    )
+    return new, updated, []
+
+
+def _pg_interactions(stage: Stage, *, present: list[str], actor_id) -> tuple[int, int, list[str]]:
+    source = (
+        f"(SELECT c.id AS customer_id, {PG_TIME} AS occurred_at, s.kind, s.summary, s.channel, s.owner_id "
+        f"FROM {stage.name} s JOIN customers_customer c ON c.external_id = s.customer_ext)"
+    )
+    match = "i.customer_id = src.customer_id AND i.occurred_at = src.occurred_at AND i.kind = src.kind"
+    updated = _execute(
+        f"UPDATE customers_interaction i SET channel = src.channel, owner_id = coalesce(src.owner_id, i.owner_id) "
+        f"FROM {source} src WHERE {match} AND i.summary = src.summary "
+        f"AND (i.channel, i.owner_id) IS DISTINCT FROM (src.channel, coalesce(src.owner_id, i.owner_id))"
+    )
+    new = _execute(
+        f"INSERT INTO customers_interaction (customer_id, occurred_at, channel, kind, summary, owner_id, status, "
+        f"due_at, resolved_at, created_by_id, created_at) "
+        f"SELECT src.customer_id, src.occurred_at, src.channel, src.kind, src.summary, src.owner_id, 'resolved', "
+        f"NULL, src.occurred_at, %s, now() FROM {source} src "
+        f"WHERE NOT EXISTS (SELECT 1 FROM customers_interaction i WHERE {match} AND i.summary = src.summary)",
+        [actor_id],
+    )
+    return new, updated, []
+
+
+PG_UPSERTS = {"customers": _pg_customers, "transactions": _pg_transactions, "interactions": _pg_interactions}
+
+
+def refresh_purchase_figures(customer_ids_sql: str | None = None) -> int:
+    """Recomputes first/last purchase, order count and lifetime revenue (purchases minus refunds)
+    of the customers selected by `customer_ids_sql` (all when None), writing only rows that
+    change. Returns the number of customers updated."""
+    if not is_postgres():
+        return _orm_refresh_purchase_figures(customer_ids_sql)
+    scope = f"WHERE t.customer_id IN ({customer_ids_sql})" if customer_ids_sql else ""
+    return _execute(
+        f"UPDATE customers_customer c SET first_purchase_at = a.first_at, last_purchase_at = a.last_at, "
+        f"order_count = a.orders, lifetime_revenue = a.revenue FROM ("
+        f"SELECT t.customer_id, min(t.occurred_at) FILTER (WHERE t.kind = 'purchase') AS first_at, "
+        f"max(t.occurred_at) FILTER (WHERE t.kind = 'purchase') AS last_at, "
+        f"count(*) FILTER (WHERE t.kind = 'purchase') AS orders, "
+        f"coalesce(sum(CASE WHEN t.kind = 'refund' THEN -t.amount ELSE t.amount END), 0) AS revenue "
+        f"FROM customers_transaction t {scope} GROUP BY t.customer_id) a WHERE c.id = a.customer_id AND "
+        f"(c.first_purchase_at, c.last_purchase_at, c.order_count, c.lifetime_revenue) "
+        f"IS DISTINCT FROM (a.first_at, a.last_at, a.orders, a.revenue)"
+    )
+
+
+def _orm_refresh_purchase_figures(customer_ids_sql: str | None) -> int:
+    from django.db.models import Case, Count, F, Max, Min, Q, Sum, When
+
+    customers = Customer.objects.all()
+    if customer_ids_sql:
+        with connection.cursor() as cursor:
+            cursor.execute(customer_ids_sql)
+            customers = customers.filter(pk__in=[row[0] for row in cursor.fetchall()])
+    figures = customers.annotate(
+        first_at=Min("transactions__occurred_at", filter=Q(transactions__kind="purchase")),
+        last_at=Max("transactions__occurred_at", filter=Q(transactions__kind="purchase")),
+        orders=Count("transactions", filter=Q(transactions__kind="purchase")),
+        revenue=Sum(
+            Case(
+                When(transactions__kind="refund", then=-F("transactions__amount")),
+                default=F("transactions__amount"),
+            )
+        ),
+    )
+    changed = []
+    for customer in figures.iterator(chunk_size=2000):
+        values = (customer.first_at, customer.last_at, customer.orders, customer.revenue or Decimal("0"))
+        current = (
+            customer.first_purchase_at,
+            customer.last_purchase_at,
+            customer.order_count,
+            customer.lifetime_revenue,
+        )
+        if values != current:
+            (customer.first_purchase_at, customer.last_purchase_at, customer.order_count) = values[:3]
+            customer.lifetime_revenue = values[3]
+            changed.append(customer)
+    fields = ["first_purchase_at", "last_purchase_at", "order_count", "lifetime_revenue"]
+    Customer.objects.bulk_update(changed, fields, batch_size=500)
+    return len(changed)
+
+
+def _from_us(value) -> dt.datetime:
+    return dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=int(value))
+
+
+class OrmUpsert:
+    """The SQLite path: reads the stage back in batches and upserts with the ORM."""
+
+    BATCH = 1000
+
+    def __init__(self, stage: Stage, *, present: list[str], actor_id):
+        self.stage, self.present, self.actor_id = stage, present, actor_id
+        self.new = self.updated = 0
+        self.notes: list[str] = []
+
+    def run(self) -> tuple[int, int, list[str]]:
+        handler = getattr(self, f"_{self.stage.kind}")
+        columns = ", ".join(self.stage.columns)
+        rows = self.stage._fetch(f"SELECT {columns} FROM {self.stage.name} ORDER BY line")
+        batch = []
+        for row in rows:
+            batch.append(dict(zip(self.stage.columns, row, strict=True)))
+            if len(batch) == self.BATCH:
+                handler(batch)
+                batch = []
+        if batch:
+            handler(batch)
+        if self.stage.kind == "transactions":
+            _orm_refresh_purchase_figures(
+                f"SELECT DISTINCT c.id FROM {self.stage.name} s "
+                f"JOIN customers_customer c ON c.external_id = s.customer_ext"
+            )
+        return self.new, self.updated, self.notes
+
+    def _customer_ids(self, batch) -> dict[str, int]:
+        keys = {row["customer_ext"] for row in batch}
+        return dict(Customer.objects.filter(external_id__in=keys).values_list("external_id", "id"))
+
+    def _customers(self, batch) -> None:
+        segments = {segment.name.lower(): segment for segment in Segment.objects.all()}
+        existing = Customer.objects.in_bulk([row["external_id"] for row in batch], field_name="external_id")
+        create, update = [], []
+        for row in batch:
+            segment_name = row["segment"]
+            if segment_name and segment_name.lower() not in segments:
+                segments[segment_name.lower()] = Segment.objects.create(name=segment_name)
+                self.notes.append(f"New segment created with the default detection settings: {segment_name}.")
+            values = {
+                "name": row["name"],
+                "email": row["email"],
+                "phone": row["phone"],
+                "company": row["company"],
+                "segment_id": segments[segment_name.lower()].pk if segment_name else None,
+                "account_manager_id": row["account_manager_id"],
+                "language": row["language"],
+                "do_not_contact": None if row["do_not_contact"] is None else bool(row["do_not_contact"]),
+            }
+            customer = existing.get(row["external_id"])
+            if customer is None:
+                defaults = {"phone": "", "company": "", "language": "en", "do_not_contact": False}
+                fields = {key: (value if value is not None else defaults.get(key)) for key, value in values.items()}
+                create.append(Customer(external_id=row["external_id"], **fields))
+                continue
+            changed = False
+            for key, value in values.items():
+                if value is not None and getattr(customer, key) != value:
+                    setattr(customer, key, value)
+                    changed = True
+            if changed:
+                update.append(customer)
+        Customer.objects.bulk_create(create)
+        fields = ["name", "email", "phone", "company", "segment_id", "account_manager_id", "language", "do_not_contact"]
+        Customer.objects.bulk_update(update, fields)
+        self.new += len(create)
+        self.updated += len(update)
+
+    def _transactions(self, batch) -> None:
+        customer_ids = self._customer_ids(batch)
+        keyed = [(customer_ids[row["customer_ext"]], row["external_id"]) for row in batch if row["external_id"]]
+        existing = {
+            (t.customer_id, t.external_id): t
+            for t in Transaction.objects.filter(
+                customer_id__in={k[0] for k in keyed}, external_id__in={k[1] for k in keyed}
+            )
+        }
+        create, update = [], []
+        for row in batch:
+            values = {
+                "occurred_at": _from_us(row["occurred_us"]),
+                "amount": Decimal(str(row["amount"])).quantize(Decimal("0.01")),
+                "kind": row["kind"],
+            }
+            customer_id = customer_ids[row["customer_ext"]]
+            current = existing.get((customer_id, row["external_id"])) if row["external_id"] else None
+            if current is None:
+                create.append(Transaction(customer_id=customer_id, external_id=row["external_id"], **values))
+            elif any(getattr(current, key) != value for key, value in values.items()):
+                for key, value in values.items():
+                    setattr(current, key, value)
+                update.append(current)
+        Transaction.objects.bulk_create(create)
+        Transaction.objects.bulk_update(update, ["occurred_at", "amount", "kind"])
+        self.new += len(create)
+        self.updated += len(update)
+
+    def _interactions(self, batch) -> None:
+        customer_ids = self._customer_ids(batch)
+        existing = {
+            (i.customer_id, i.occurred_at, i.kind, i.summary): i
+            for i in Interaction.objects.filter(customer_id__in=set(customer_ids.values()))
+        }
+        create, update = [], []
+        for row in batch:
+            occurred_at = _from_us(row["occurred_us"])
+            key = (customer_ids[row["customer_ext"]], occurred_at, row["kind"], row["summary"])
+            current = existing.get(key)
+            if current is None:
+                create.append(
+                    Interaction(
+                        customer_id=key[0],
+                        occurred_at=occurred_at,
+                        kind=row["kind"],
+                        summary=row["summary"],
+                        channel=row["channel"],
+                        owner_id=row["owner_id"],
+                        status=Interaction.Status.RESOLVED,
+                        resolved_at=occurred_at,
+                        created_by_id=self.actor_id,
+                    )
+                )
+            elif current.channel != row["channel"] or (row["owner_id"] and current.owner_id != row["owner_id"]):
+                current.channel = row["channel"]
+                current.owner_id = row["owner_id"] or current.owner_id
+                update.append(current)
+        Interaction.objects.bulk_create(create)
+        Interaction.objects.bulk_update(update, ["channel", "owner_id"])
+        self.new += len(create)
+        self.updated += len(update)

@@ -1,0 +1,5 @@
+from customers.management.import_command import ImportCommand
+
+
+class Command(ImportCommand):
+    kind = "transactions"
