@@ -16,6 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 from django.db import connection
+from django.utils import timezone
 
 from customers.importers import RowError
 from customers.models import Customer, Interaction, Segment, Transaction
@@ -235,22 +236,22 @@ def _pg_customers(stage: Stage, *, present: list[str], actor_id) -> tuple[int, i
 
 
 def _pg_transactions(stage: Stage, *, present: list[str], actor_id) -> tuple[int, int, list[str]]:
-    source = (
-        f"(SELECT c.id AS customer_id, s.external_id, {PG_TIME} AS occurred_at, s.amount, s.kind "
-        f"FROM {stage.name} s JOIN customers_customer c ON c.external_id = s.customer_ext)"
-    )
-    updated = _execute(
-        f"UPDATE customers_transaction t SET occurred_at = src.occurred_at, amount = src.amount, kind = src.kind "
-        f"FROM {source} src WHERE src.external_id IS NOT NULL AND t.customer_id = src.customer_id "
-        f"AND t.external_id = src.external_id "
-        f"AND (t.occurred_at, t.amount, t.kind) IS DISTINCT FROM (src.occurred_at, src.amount, src.kind)"
-    )
-    new = _execute(
-        f"INSERT INTO customers_transaction (customer_id, external_id, occurred_at, amount, kind) "
-        f"SELECT src.customer_id, src.external_id, src.occurred_at, src.amount, src.kind FROM {source} src "
-        f"WHERE src.external_id IS NULL OR NOT EXISTS (SELECT 1 FROM customers_transaction t "
-        f"WHERE t.customer_id = src.customer_id AND t.external_id = src.external_id)"
-    )
+    # One pass: ON CONFLICT on the (customer, transaction id) constraint updates what differs;
+    # xmax = 0 tells an inserted row from an updated one. Rows without an id never conflict.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH written AS (INSERT INTO customers_transaction AS t "
+            f"(customer_id, external_id, occurred_at, amount, kind) "
+            f"SELECT c.id, s.external_id, {PG_TIME}, s.amount, s.kind "
+            f"FROM {stage.name} s JOIN customers_customer c ON c.external_id = s.customer_ext "
+            f"ON CONFLICT (customer_id, external_id) DO UPDATE SET occurred_at = EXCLUDED.occurred_at, "
+            f"amount = EXCLUDED.amount, kind = EXCLUDED.kind "
+            f"WHERE (t.occurred_at, t.amount, t.kind) IS DISTINCT FROM "
+            f"(EXCLUDED.occurred_at, EXCLUDED.amount, EXCLUDED.kind) "
+            f"RETURNING (t.xmax = 0) AS inserted) "
+            f"SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written"
+        )
+        new, updated = cursor.fetchone()
     refresh_purchase_figures(
         f"SELECT DISTINCT c.id FROM {stage.name} s JOIN customers_customer c ON c.external_id = s.customer_ext"
     )
@@ -379,6 +380,7 @@ class OrmUpsert:
     def _customers(self, batch) -> None:
         segments = {segment.name.lower(): segment for segment in Segment.objects.all()}
         existing = Customer.objects.in_bulk([row["external_id"] for row in batch], field_name="external_id")
+        now = timezone.now()
         create, update = [], []
         for row in batch:
             segment_name = row["segment"]
@@ -407,10 +409,11 @@ class OrmUpsert:
                     setattr(customer, key, value)
                     changed = True
             if changed:
+                customer.updated_at = now  # bulk_update leaves auto_now fields alone
                 update.append(customer)
         Customer.objects.bulk_create(create)
         fields = ["name", "email", "phone", "company", "segment_id", "account_manager_id", "language", "do_not_contact"]
-        Customer.objects.bulk_update(update, fields)
+        Customer.objects.bulk_update(update, [*fields, "updated_at"])
         self.new += len(create)
         self.updated += len(update)
 

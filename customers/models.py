@@ -119,7 +119,16 @@ class Customer(models.Model):
             models.Index(fields=["segment", "name"], name="customer_segment_name"),
             models.Index(fields=["account_manager", "name"], name="customer_manager_name"),
             models.Index(fields=["name", "id"], name="customer_name_id"),
-            models.Index(fields=["last_purchase_at"], name="customer_last_purchase"),
+            # The list's sort orders (each ends in id for stable pages); never-bought customers
+            # sort last in both directions, hence the explicit descending index.
+            models.Index(fields=["last_purchase_at", "id"], name="customer_last_purchase"),
+            models.Index(
+                models.F("last_purchase_at").desc(nulls_last=True),
+                models.F("id").desc(),
+                name="customer_last_purchase_desc",
+            ),
+            models.Index(fields=["lifetime_revenue", "id"], name="customer_revenue_id"),
+            models.Index(fields=["order_count", "id"], name="customer_orders_id"),
             models.Index(fields=["email"], name="customer_email"),
         ]
         permissions = [

@@ -4,25 +4,39 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('customers', '0002_postgres_tuning'),
+        ("customers", "0002_postgres_tuning"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='importrun',
-            name='preview',
-            field=models.JSONField(blank=True, default=list, verbose_name='first rows'),
+            model_name="importrun",
+            name="preview",
+            field=models.JSONField(blank=True, default=list, verbose_name="first rows"),
         ),
         migrations.AddField(
-            model_name='importrun',
-            name='progress_note',
-            field=models.CharField(blank=True, max_length=200, verbose_name='progress'),
+            model_name="importrun",
+            name="progress_note",
+            field=models.CharField(blank=True, max_length=200, verbose_name="progress"),
         ),
         migrations.AlterField(
-            model_name='importrun',
-            name='status',
-            field=models.CharField(choices=[('pending', 'Waiting to be checked'), ('checking', 'Checking'), ('checked', 'Checked, waiting for confirmation'), ('queued', 'Waiting to import'), ('running', 'Importing'), ('done', 'Imported'), ('rejected', 'Rejected'), ('failed', 'Failed'), ('cancelled', 'Cancelled')], default='pending', max_length=16, verbose_name='status'),
+            model_name="importrun",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("pending", "Waiting to be checked"),
+                    ("checking", "Checking"),
+                    ("checked", "Checked, waiting for confirmation"),
+                    ("queued", "Waiting to import"),
+                    ("running", "Importing"),
+                    ("done", "Imported"),
+                    ("rejected", "Rejected"),
+                    ("failed", "Failed"),
+                    ("cancelled", "Cancelled"),
+                ],
+                default="pending",
+                max_length=16,
+                verbose_name="status",
+            ),
         ),
     ]

@@ -259,7 +259,8 @@ def test_skip_invalid_imports_the_good_rows_and_writes_the_rejects_with_reasons(
     assert run.status == ImportRun.Status.DONE
     assert services.import_summary(run) == "1 new, 0 updated, 0 unchanged, 3 rejected"
     assert list(Transaction.objects.values_list("external_id", flat=True)) == ["T1"]
-    rejects = open(run.rejects_path, encoding="utf-8").read().splitlines()
+    with open(run.rejects_path, encoding="utf-8") as handle:
+        rejects = handle.read().splitlines()
     assert rejects[0] == "line,column,code,message,value"
     assert sorted(line.split(",")[0] for line in rejects[1:]) == ["3", "4", "5"]
     assert any("'=1+1" in line for line in rejects)  # spreadsheet formulas are neutralised in the report
