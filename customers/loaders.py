@@ -244,6 +244,9 @@ def _pg_transactions(stage: Stage, *, present: list[str], actor_id) -> tuple[int
             f"(customer_id, external_id, occurred_at, amount, kind) "
             f"SELECT c.id, s.external_id, {PG_TIME}, s.amount, s.kind "
             f"FROM {stage.name} s JOIN customers_customer c ON c.external_id = s.customer_ext "
+            # In index order: the (customer, time) and (customer, id) indexes then grow almost
+            # sequentially instead of taking a random page write per row.
+            f"ORDER BY c.id, s.occurred_us "
             f"ON CONFLICT (customer_id, external_id) DO UPDATE SET occurred_at = EXCLUDED.occurred_at, "
             f"amount = EXCLUDED.amount, kind = EXCLUDED.kind "
             f"WHERE (t.occurred_at, t.amount, t.kind) IS DISTINCT FROM "

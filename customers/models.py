@@ -119,14 +119,10 @@ class Customer(models.Model):
             models.Index(fields=["segment", "name"], name="customer_segment_name"),
             models.Index(fields=["account_manager", "name"], name="customer_manager_name"),
             models.Index(fields=["name", "id"], name="customer_name_id"),
-            # The list's sort orders (each ends in id for stable pages); never-bought customers
-            # sort last in both directions, hence the explicit descending index.
+            # The list's sort orders (each ends in id for stable pages). Never-bought customers
+            # sort last in both directions: on PostgreSQL migration 0004 adds the matching
+            # (last_purchase_at DESC NULLS LAST, id DESC) index, which SQLite cannot express.
             models.Index(fields=["last_purchase_at", "id"], name="customer_last_purchase"),
-            models.Index(
-                models.F("last_purchase_at").desc(nulls_last=True),
-                models.F("id").desc(),
-                name="customer_last_purchase_desc",
-            ),
             models.Index(fields=["lifetime_revenue", "id"], name="customer_revenue_id"),
             models.Index(fields=["order_count", "id"], name="customer_orders_id"),
             models.Index(fields=["email"], name="customer_email"),

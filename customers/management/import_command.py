@@ -47,6 +47,11 @@ class ImportCommand(BaseCommand):
         summary = services.import_summary(run)
         if run.status == ImportRun.Status.DONE:
             self.stdout.write(self.style.SUCCESS(f"Imported {run.rows_total:,} rows: {summary}."))
+        elif run.status == ImportRun.Status.CHECKED and run.error_count and not skip_invalid:
+            raise CommandError(
+                f"Checked {run.rows_total:,} rows, nothing written: the file would be rejected. "
+                "Fix it, or import the good rows only with --skip-invalid."
+            )
         elif run.status == ImportRun.Status.CHECKED:
             self.stdout.write(f"Checked {run.rows_total:,} rows, nothing written. Importing would give: {summary}.")
         else:

@@ -4,6 +4,20 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+CREATE_DESC = (
+    "CREATE INDEX IF NOT EXISTS customer_last_purchase_desc "
+    "ON customers_customer (last_purchase_at DESC NULLS LAST, id DESC)"
+)
+
+
+def _desc_index(statement):
+    def run(apps, schema_editor):
+        if schema_editor.connection.vendor == "postgresql":
+            schema_editor.execute(statement)
+
+    return run
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("customers", "0003_import_checks"),
@@ -19,14 +33,8 @@ class Migration(migrations.Migration):
             model_name="customer",
             index=models.Index(fields=["last_purchase_at", "id"], name="customer_last_purchase"),
         ),
-        migrations.AddIndex(
-            model_name="customer",
-            index=models.Index(
-                models.OrderBy(models.F("last_purchase_at"), descending=True, nulls_last=True),
-                models.OrderBy(models.F("id"), descending=True),
-                name="customer_last_purchase_desc",
-            ),
-        ),
+        # PostgreSQL only: SQLite cannot index NULLS LAST (and the demo does not need it).
+        migrations.RunPython(_desc_index(CREATE_DESC), _desc_index("DROP INDEX IF EXISTS customer_last_purchase_desc")),
         migrations.AddIndex(
             model_name="customer",
             index=models.Index(fields=["lifetime_revenue", "id"], name="customer_revenue_id"),

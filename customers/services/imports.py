@@ -223,12 +223,17 @@ def _run(run_id: int, *, claim_from, working, dry_run: bool) -> ImportRun:
             stage.drop()
         except Exception:  # the connection may be gone; the stage is scratch
             logger.warning("Could not drop %s", stage.name)
+    if run.rejects_path:  # the report of an earlier check is superseded by this one
+        Path(run.rejects_path).unlink(missing_ok=True)
+    if run.source == "upload" and final != ImportRun.Status.CHECKED:
+        # Uploaded files hold personal data: kept only until the run is decided.
+        Path(run.stored_path).unlink(missing_ok=True)
     ImportRun.objects.filter(pk=run.pk).update(
         status=final,
         rows_total=total,
         rows_processed=total,
         rows_rejected=len(report.lines),
-        errors=report.stored,
+        errors=sorted(report.stored, key=lambda error: error["line"] or 0),
         error_count=report.count,
         warnings=warnings,
         rejects_path=report.close(),

@@ -105,10 +105,13 @@ def test_every_column_is_written_in_order(manager_client, manager):
 
 
 def test_the_export_has_the_same_filters_and_order_as_the_list(manager_client, manager):
-    CustomerFactory(name="Cheap", account_manager=manager, lifetime_revenue=10)
-    CustomerFactory(name="Rich", account_manager=manager, lifetime_revenue=900)
-    CustomerFactory(name="Middle", account_manager=manager, lifetime_revenue=300, status=Customer.Status.DEFECTED)
-    CustomerFactory(name="Someone else's", lifetime_revenue=5000)
+    # Companies are fixed so that the search for "rich" can only match the name.
+    CustomerFactory(name="Cheap", company="A", account_manager=manager, lifetime_revenue=10)
+    CustomerFactory(name="Rich", company="B", account_manager=manager, lifetime_revenue=900)
+    CustomerFactory(
+        name="Middle", company="C", account_manager=manager, lifetime_revenue=300, status=Customer.Status.DEFECTED
+    )
+    CustomerFactory(name="Someone else's", company="D", lifetime_revenue=5000)
     params = {"manager": "mine", "sort": "-revenue"}
 
     listed = [customer.name for customer in manager_client.get(reverse("customers:list"), params).context["page"]]

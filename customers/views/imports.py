@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET
 
 from customers import policy, services, tasks
@@ -27,6 +28,13 @@ def _require_import(request) -> None:
 def _get_run(request, pk) -> ImportRun:
     _require_import(request)
     return get_object_or_404(ImportRun.objects.select_related("started_by"), pk=pk)
+
+
+def _declared_length(request) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
 
 
 def _in_background(run: ImportRun) -> bool:
@@ -45,16 +53,22 @@ def import_list(request):
     return render(request, "customers/import_list.html", {"page": page, "kind": kind, "kinds": ImportRun.Kind.choices})
 
 
+@csrf_exempt  # the CSRF check reads the body, so it runs in _import_form, after the size check
 @login_required
 def import_new(request):
     _require_import(request)
     limit = settings.WINBACK_IMPORT_MAX_BYTES
-    if request.method == "POST" and int(request.META.get("CONTENT_LENGTH") or 0) > limit + 64 * 1024:
+    if request.method == "POST" and _declared_length(request) > limit + 64 * 1024:
         # Refused before the body is read: a huge upload never reaches the disk.
         form = ImportUploadForm()
         message = _("The file is larger than %(limit)s, the largest accepted.") % {"limit": filesizeformat(limit)}
         messages.error(request, message)
         return render(request, "customers/import_form.html", {"form": form, "limit": limit}, status=413)
+    return _import_form(request, limit)
+
+
+@csrf_protect
+def _import_form(request, limit: int):
     form = ImportUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
@@ -87,7 +101,8 @@ def import_detail(request, pk):
             if services.import_run_cancel(run=run):
                 messages.info(request, _("Import cancelled; nothing was written."))
             return redirect("customers:import_list")
-        skip_invalid = form.cleaned_data["skip_invalid"] or run.skip_invalid
+        # The box on this page (ticked when the upload asked to skip) is the final word.
+        skip_invalid = form.cleaned_data["skip_invalid"]
         if run.error_count and not skip_invalid:
             messages.error(request, _("The file has problems: fix it, or choose to import the good rows only."))
         elif services.import_run_confirm(run=run, skip_invalid=skip_invalid):

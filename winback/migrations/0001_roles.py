@@ -47,6 +47,11 @@ def create_roles(apps, schema_editor):
         create_permissions(app_config, apps=apps, verbosity=0)
         app_config.models_module = None
 
+    create_groups(apps)
+
+
+def create_groups(apps):
+    """The three groups with their permissions (the permissions must exist)."""
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     managers, _ = Group.objects.get_or_create(name="Account managers")

@@ -1,8 +1,23 @@
+import importlib
+
 import factory
+from django.apps import apps
 from django.contrib.auth import get_user_model
+from django.contrib.auth.management import create_permissions
 from django.contrib.auth.models import Group
 
 DEMO_TEST_PASSWORD = "correct horse battery staple"
+
+
+def ensure_roles() -> None:
+    """The role groups come from a data migration; a transactional test's flush removes them
+    (and, with serialized_rollback, the permissions too), so put them back if needed."""
+    if Group.objects.filter(name__in=["Account managers", "Executives", "Administrators"]).count() == 3:
+        return
+    for app_config in apps.get_app_configs():
+        create_permissions(app_config, verbosity=0)
+    roles = importlib.import_module("winback.migrations.0001_roles")
+    roles.create_groups(apps)
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -20,6 +35,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     @factory.post_generation
     def role(self, create, extracted, **kwargs):
         if create and extracted:
+            ensure_roles()
             self.groups.add(Group.objects.get(name=extracted))
             if extracted == "Administrators":
                 self.is_staff = True

@@ -9,7 +9,7 @@ from django.conf import settings
 
 from winback.tests.processes import ROOT, Worker, clean_env
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
 
@@ -41,7 +41,7 @@ def send_from_another_process(env: dict[str, str], code: str) -> str:
     return sent.stdout.strip().splitlines()[-1] if sent.stdout.strip() else ""
 
 
-def test_a_worker_on_redis_consumes_a_task_sent_by_another_process(tmp_path, transactional_db):
+def test_a_worker_on_redis_consumes_a_task_sent_by_another_process(tmp_path):
     env = redis_env()
     with Worker(env, tmp_path / "worker.log") as worker:
         answer = send_from_another_process(env, "from winback.tasks import ping\nprint(ping.delay().get(timeout=60))")

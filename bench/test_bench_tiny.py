@@ -1,0 +1,108 @@
+"""The benchmark data generator at a tiny size: the files it writes are what the importers expect."""
+
+import csv
+import datetime as dt
+import re
+from collections import Counter
+
+import pytest
+
+from bench import generate
+
+pytestmark = pytest.mark.integration
+
+CUSTOMERS, TRANSACTIONS, YEARS = 300, 5_000, 3
+END = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench-data")
+    customers_path, transactions_path = generate.generate(
+        out, customers=CUSTOMERS, transactions=TRANSACTIONS, years=YEARS, seed=7, end=END
+    )
+    with customers_path.open(encoding="utf-8", newline="") as f:
+        customers = list(csv.reader(f))
+    with transactions_path.open(encoding="utf-8", newline="") as f:
+        transactions = list(csv.reader(f))
+    return {"customers": customers, "transactions": transactions, "paths": (customers_path, transactions_path)}
+
+
+def test_the_customers_file_has_the_header_and_one_row_per_customer(files):
+    header, *rows = files["customers"]
+    assert header == ["customer_id", "name", "email", "segment"]
+    assert len(rows) == CUSTOMERS
+    ids = [row[0] for row in rows]
+    assert ids[0] == "C0000001"
+    assert all(re.fullmatch(r"C\d{7}", customer_id) for customer_id in ids)
+    assert len(set(ids)) == CUSTOMERS
+    assert len({row[2] for row in rows}) == CUSTOMERS  # emails are unique too
+    assert {row[3] for row in rows} <= set(generate.SEGMENTS)
+
+
+def test_the_transactions_file_has_the_header_and_the_requested_rows(files):
+    header, *rows = files["transactions"]
+    assert header == ["customer_id", "occurred_at", "amount", "external_id", "kind"]
+    assert len(rows) == TRANSACTIONS
+    assert all(len(row) == 5 for row in rows)
+
+
+def test_every_transaction_belongs_to_a_customer_in_the_customers_file(files):
+    customer_ids = {row[0] for row in files["customers"][1:]}
+    assert {row[0] for row in files["transactions"][1:]} <= customer_ids
+
+
+def test_transaction_ids_are_unique_per_customer(files):
+    pairs = Counter((row[0], row[3]) for row in files["transactions"][1:])
+    assert max(pairs.values()) == 1
+    assert all(re.fullmatch(r"T\d{9}", row[3]) for row in files["transactions"][1:])
+
+
+def test_dates_parse_with_an_offset_and_lie_within_the_last_years_in_time_order(files):
+    times = [dt.datetime.fromisoformat(row[1]) for row in files["transactions"][1:]]
+    assert all(moment.utcoffset() is not None for moment in times)
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", row[1]) for row in files["transactions"][1:])
+    assert min(times) >= END - dt.timedelta(days=365 * YEARS)
+    assert max(times) < END
+    assert times == sorted(times)
+
+
+def test_amounts_are_positive_with_two_decimals(files):
+    amounts = [row[2] for row in files["transactions"][1:]]
+    assert all(re.fullmatch(r"[1-9]\d*\.\d\d", amount) for amount in amounts)
+
+
+def test_about_two_percent_are_refunds_and_the_rest_purchases(files):
+    kinds = Counter(row[4] for row in files["transactions"][1:])
+    assert set(kinds) == {"purchase", "refund"}
+    assert 0.01 < kinds["refund"] / TRANSACTIONS < 0.03
+
+
+def test_purchases_per_customer_are_skewed(files):
+    per_customer = sorted(Counter(row[0] for row in files["transactions"][1:]).values(), reverse=True)
+    top_tenth = sum(per_customer[: CUSTOMERS // 10])
+    # The busiest tenth of the customers makes far more than a tenth of the purchases.
+    assert top_tenth / TRANSACTIONS > 0.3
+    assert per_customer[len(per_customer) // 2] < TRANSACTIONS / CUSTOMERS
+
+
+def test_the_same_seed_writes_the_same_files(files, tmp_path):
+    again = generate.generate(tmp_path, customers=CUSTOMERS, transactions=TRANSACTIONS, years=YEARS, seed=7, end=END)
+    for first, second in zip(files["paths"], again, strict=True):
+        assert first.read_bytes() == second.read_bytes()
+
+
+def test_no_partial_files_are_left_behind(files):
+    folder = files["paths"][0].parent
+    assert sorted(path.name for path in folder.iterdir()) == ["customers.csv", "transactions.csv"]
+
+
+def test_transactions_are_written_in_chunks_without_changing_the_rows(tmp_path):
+    start = int((END - dt.timedelta(days=365)).timestamp())
+    end = int(END.timestamp())
+    path = tmp_path / "small_chunks.csv"
+    rows = generate.write_transactions(path, 50, 1_001, seed=3, start=start, end=end, chunk_rows=100)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert rows == 1_001
+    assert len(lines) == 1_002
+    assert lines[-1].split(",")[3] == "T000001001"
