@@ -3,7 +3,6 @@
 from django.conf import settings
 from django.db import migrations, models
 
-
 CREATE_DESC = (
     "CREATE INDEX IF NOT EXISTS customer_last_purchase_desc "
     "ON customers_customer (last_purchase_at DESC NULLS LAST, id DESC)"
