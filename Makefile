@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 export PYTHONUNBUFFERED := 1
 
-.PHONY: run test install system-deps services lint format check-migrations check-deploy pytest bench-tiny chaos clean
+.PHONY: run test install system-deps services lint format check-migrations check-deploy pytest bench bench-tiny clean
 
 ## make run: install, migrate, load demo data once, start web + Celery worker + beat (SQLite, no broker server)
 run: install
@@ -50,6 +50,10 @@ check-deploy: install
 
 pytest: install
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+## make bench: the import benchmark at full size (1M customers, 20M transactions; see bench/README.md)
+bench: install services
+	$(PY) bench/import_bench.py --customers 1000000 --transactions 20000000
 
 # The benchmarks at a tiny size, so they keep working (real figures: see bench/README.md).
 bench-tiny: install

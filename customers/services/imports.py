@@ -18,7 +18,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.utils import timezone
 
-from customers import importers, loaders
+from customers import import_rows, importers, loaders
 from customers.models import ImportRun
 
 __all__ = [
@@ -192,7 +192,9 @@ def _run(run_id: int, *, claim_from, working, dry_run: bool) -> ImportRun:
         warnings += layout.warnings()
         ImportRun.objects.filter(pk=run.pk).update(preview=importers.first_rows(Path(run.stored_path), layout))
         stage.create()
-        for block in importers.read_blocks(Path(run.stored_path), spec, layout, _context(), BLOCK_BYTES):
+        for block in importers.read_blocks(
+            Path(run.stored_path), spec, layout, _context(), BLOCK_BYTES, import_rows.CHECKS[run.kind]
+        ):
             stage.append(block.rows)
             for error in block.errors:
                 report.add(error)
