@@ -10,13 +10,15 @@ import csv
 import hashlib
 import logging
 import shutil
+import time
 import uuid
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
+from psycopg import errors as psycopg_errors
 
 from customers import import_rows, importers, loaders
 from customers.models import ImportRun
@@ -141,6 +143,26 @@ def _context() -> importers.Context:
     return importers.Context(time_zone=settings.TIME_ZONE, now_us=now_us, users=users)
 
 
+class _Phases:
+    """Names the current step on the run's page and logs how long each step took."""
+
+    def __init__(self, run: ImportRun):
+        self.run, self.name, self.started, self.seconds = run, "", time.monotonic(), {}
+
+    def start(self, name: str) -> None:
+        self._close()
+        self.name, self.started = name, time.monotonic()
+        ImportRun.objects.filter(pk=self.run.pk).update(progress_note=name)
+
+    def _close(self) -> None:
+        if self.name:
+            self.seconds[self.name] = round(time.monotonic() - self.started, 2)
+
+    def log(self) -> None:
+        self._close()
+        logger.info("Import run %s took %s", self.run.pk, self.seconds)
+
+
 class _Report:
     """Errors of one run: all go to the rejects CSV, the first ones to the run's record."""
 
@@ -175,9 +197,7 @@ class _Report:
 
 
 def _run(run_id: int, *, claim_from, working, dry_run: bool) -> ImportRun:
-    claimed = ImportRun.objects.filter(pk=run_id, status__in=claim_from).update(
-        status=working, progress_note="Reading the file"
-    )
+    claimed = ImportRun.objects.filter(pk=run_id, status__in=claim_from).update(status=working)
     run = ImportRun.objects.get(pk=run_id)
     if not claimed:
         return run  # someone else has it, or it is finished: running twice changes nothing
@@ -187,7 +207,9 @@ def _run(run_id: int, *, claim_from, working, dry_run: bool) -> ImportRun:
     result = {"rows_new": 0, "rows_updated": 0, "rows_unchanged": 0}
     warnings: list[str] = []
     total = 0
+    phases = _Phases(run)
     try:
+        phases.start("Reading the file")
         layout = importers.inspect(Path(run.stored_path), spec)
         warnings += layout.warnings()
         ImportRun.objects.filter(pk=run.pk).update(preview=importers.first_rows(Path(run.stored_path), layout))
@@ -202,17 +224,29 @@ def _run(run_id: int, *, claim_from, working, dry_run: bool) -> ImportRun:
             ImportRun.objects.filter(pk=run.pk).update(rows_processed=total)
         if total == 0:
             raise importers.FileRejected("no_rows", "The file has a header but no rows.", 2)
-        ImportRun.objects.filter(pk=run.pk).update(progress_note="Checking customers and duplicates")
+        phases.start("Checking customers and duplicates")
         # A check removes the bad rows too, so that it can say what importing the good ones would do.
-        for error in stage.file_errors(remove=run.skip_invalid or dry_run):
+        remove = run.skip_invalid or dry_run
+        for error in stage.unknown_customer_errors(remove=remove):
             report.add(error)
-        if report.count and not run.skip_invalid and not dry_run:
+        if remove or not stage.keys_enforced_by_upsert:
+            for error in stage.repeated_key_errors(remove=remove):
+                report.add(error)
+        if report.count and not remove:
             final = ImportRun.Status.REJECTED
         else:
-            ImportRun.objects.filter(pk=run.pk).update(progress_note="Writing")
-            result, notes = _write(run, stage, layout, dry_run=dry_run)
-            warnings += notes
-            final = ImportRun.Status.CHECKED if dry_run else ImportRun.Status.DONE
+            phases.start("Writing")
+            try:
+                result, notes = _write(run, stage, layout, dry_run=dry_run)
+                warnings += notes
+                final = ImportRun.Status.CHECKED if dry_run else ImportRun.Status.DONE
+            except DatabaseError as error:
+                if not isinstance(error.__cause__, psycopg_errors.CardinalityViolation):
+                    raise
+                # A key repeated in the file: rolled back; now say where.
+                for repeat in stage.repeated_key_errors(remove=False):
+                    report.add(repeat)
+                final = ImportRun.Status.REJECTED
     except importers.FileRejected as rejected:
         report.add(rejected)
         final = ImportRun.Status.REJECTED
@@ -225,6 +259,7 @@ def _run(run_id: int, *, claim_from, working, dry_run: bool) -> ImportRun:
             stage.drop()
         except Exception:  # the connection may be gone; the stage is scratch
             logger.warning("Could not drop %s", stage.name)
+    phases.log()
     if run.rejects_path:  # the report of an earlier check is superseded by this one
         Path(run.rejects_path).unlink(missing_ok=True)
     if run.source == "upload" and final != ImportRun.Status.CHECKED:
@@ -251,6 +286,7 @@ def _run(run_id: int, *, claim_from, working, dry_run: bool) -> ImportRun:
 def _write(run: ImportRun, stage: loaders.Stage, layout, *, dry_run: bool) -> tuple[dict, list[str]]:
     """The write phase: one transaction, serialised with other imports; a check rolls it back."""
     outcome: dict = {}
+    started = time.monotonic()
     try:
         with transaction.atomic():
             if connection.vendor == "postgresql":
@@ -261,8 +297,12 @@ def _write(run: ImportRun, stage: loaders.Stage, layout, *, dry_run: bool) -> tu
             new, updated, upsert_notes = stage.upsert(present=layout.present, actor_id=run.started_by_id)
             outcome = {"rows_new": new, "rows_updated": updated, "rows_unchanged": staged - new - updated}
             notes += upsert_notes
+            written = time.monotonic()
             if dry_run:
                 raise _DryRun
+        logger.info(
+            "Import run %s: upsert %.1f s, commit %.1f s", run.pk, written - started, time.monotonic() - written
+        )
     except _DryRun:
         pass
     return outcome, notes

@@ -297,3 +297,20 @@ def test_a_check_reports_what_would_change_and_writes_nothing(tmp_path):
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_tables WHERE tablename LIKE 'import_stage_%%'")
         assert cursor.fetchone()[0] == 0
+
+
+def test_purchase_figures_stay_exact_whether_a_file_only_adds_or_also_repeats_purchases(tmp_path):
+    customer = CustomerFactory(external_id="C1")
+    header = "customer_id,occurred_at,amount,external_id,kind\n"
+    run_import(tmp_path, "transactions", header + "C1,2025-01-02,10.00,T1,\nC1,2025-02-02,20.00,T2,\n")
+    overlapping = run_import(
+        tmp_path, "transactions", header + "C1,2025-02-02,20.00,T2,\nC1,2025-03-02,5.00,T3,refund\n"
+    )
+    appended = run_import(tmp_path, "transactions", header + "C1,2024-12-01,7.00,T4,\n")
+
+    assert services.import_summary(overlapping) == "1 new, 0 updated, 1 unchanged"
+    assert services.import_summary(appended) == "1 new, 0 updated, 0 unchanged"
+    customer.refresh_from_db()
+    assert (customer.order_count, customer.lifetime_revenue) == (3, Decimal("32.00"))
+    assert customer.first_purchase_at.date() == dt.date(2024, 11, 30)  # midnight in Berlin is 23:00 UTC
+    assert customer.last_purchase_at.date() == dt.date(2025, 2, 1)
