@@ -37,7 +37,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 LOCK_KEY = 730_001  # PostgreSQL advisory lock that serialises the write phase of imports
 MAX_STORED_ERRORS = 1000
-BLOCK_BYTES = 8 * 1024 * 1024
+BLOCK_BYTES = 4 * 1024 * 1024
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
