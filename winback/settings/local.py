@@ -32,3 +32,4 @@ CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=f"file://{CELERY_DA
 if not os.environ.get("EMAIL_URL"):
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = env("WINBACK_EMAIL_DIR", default=str(BASE_DIR / "var" / "mail"))
+SILENCED_SYSTEM_CHECKS = ["models.W040"]  # SQLite ignores the covering columns of an index

@@ -4,6 +4,8 @@ the record of every import."""
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -11,14 +13,69 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
-class Segment(models.Model):
-    name = models.CharField(_("name"), max_length=100, unique=True)
+class DetectionRules(models.Model):
+    """The defection rules. Each segment has its own; customers without a segment use the
+    defaults (DetectionSettings). Changed by administrators on the detection settings page."""
+
     at_risk_days = models.PositiveIntegerField(
         _("days to 'at risk'"), default=60, help_text=_("No purchase for this many days flags a customer at risk.")
     )
     defected_days = models.PositiveIntegerField(
         _("days to 'defected'"), default=90, help_text=_("No purchase for this many days marks a customer defected.")
     )
+    rhythm_enabled = models.BooleanField(
+        _("allow for the customer's own rhythm"),
+        default=True,
+        help_text=_(
+            "A customer who usually buys rarely is called defected only after this multiple of their "
+            "usual gap between purchases, if that is longer than the segment's days."
+        ),
+    )
+    rhythm_multiple = models.DecimalField(
+        _("rhythm multiple"),
+        max_digits=4,
+        decimal_places=1,
+        default=Decimal("3.0"),
+        validators=[MinValueValidator(Decimal("1.0")), MaxValueValidator(Decimal("20.0"))],
+    )
+    rate_drop_percent = models.PositiveSmallIntegerField(
+        _("order rate drop (%)"),
+        default=50,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text=_("At risk when the order rate of the last 90 days fell by this share against the year before."),
+    )
+    rate_drop_min_orders = models.PositiveSmallIntegerField(
+        _("orders needed for the rate rule"),
+        default=4,
+        validators=[MinValueValidator(1)],
+        help_text=_("The order-rate rule applies only to customers with at least this many orders."),
+    )
+
+    RULE_FIELDS = (
+        "at_risk_days",
+        "defected_days",
+        "rhythm_enabled",
+        "rhythm_multiple",
+        "rate_drop_percent",
+        "rate_drop_min_orders",
+    )
+
+    class Meta:
+        abstract = True
+
+    def clean(self):
+        super().clean()
+        if self.at_risk_days is not None and self.defected_days is not None and self.at_risk_days >= self.defected_days:
+            raise ValidationError(
+                {
+                    "defected_days": _("Must be more than the days to 'at risk' (%(days)s).")
+                    % {"days": self.at_risk_days}
+                }
+            )
+
+
+class Segment(DetectionRules):
+    name = models.CharField(_("name"), max_length=100, unique=True)
     case_min_annual_value = models.DecimalField(
         _("minimum annual value for a recovery case"),
         max_digits=14,
@@ -104,6 +161,32 @@ class Customer(models.Model):
     r_score = models.PositiveSmallIntegerField(_("R score"), null=True, blank=True)
     f_score = models.PositiveSmallIntegerField(_("F score"), null=True, blank=True)
     m_score = models.PositiveSmallIntegerField(_("M score"), null=True, blank=True)
+    # Recomputed by detection (customers.detection) as of metrics_as_of; windows end that day.
+    orders_365d = models.PositiveIntegerField(_("orders, last 365 days"), default=0)
+    revenue_365d = models.DecimalField(_("revenue, last 365 days"), max_digits=16, decimal_places=2, default=0)
+    orders_prev_365d = models.PositiveIntegerField(_("orders, the 365 days before"), default=0)
+    revenue_prev_365d = models.DecimalField(
+        _("revenue, the 365 days before"), max_digits=16, decimal_places=2, default=0
+    )
+    orders_90d = models.PositiveIntegerField(_("orders, last 90 days"), default=0)
+    orders_90d_base = models.PositiveIntegerField(_("orders, the 365 days before the last 90"), default=0)
+    median_gap_days = models.FloatField(_("usual days between purchases"), null=True, blank=True)
+    annual_value = models.DecimalField(
+        _("estimated annual revenue"),
+        max_digits=16,
+        decimal_places=2,
+        default=0,
+        help_text=_("Average order value × orders per year: the revenue lost if the customer leaves."),
+    )
+    metrics_as_of = models.DateField(_("figures as of"), null=True, blank=True)
+    metrics_stale = models.BooleanField(default=True)  # new purchases or contacts since the figures
+    last_cancellation_at = models.DateTimeField(_("last cancellation"), null=True, blank=True)
+    # Detection state: when the current defection started (its last activity), the last win-back,
+    # and a dismissal of a false alarm that stops flagging until a date.
+    defection_activity_at = models.DateTimeField(null=True, blank=True)
+    won_back_at = models.DateTimeField(_("won back"), null=True, blank=True)
+    dismissed_at = models.DateTimeField(null=True, blank=True)
+    dismissed_until = models.DateField(_("not flagged before"), null=True, blank=True)
 
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -126,6 +209,9 @@ class Customer(models.Model):
             models.Index(fields=["lifetime_revenue", "id"], name="customer_revenue_id"),
             models.Index(fields=["order_count", "id"], name="customer_orders_id"),
             models.Index(fields=["email"], name="customer_email"),
+            models.Index(fields=["account_manager", "status", "annual_value"], name="customer_manager_status_value"),
+            models.Index(fields=["status", "annual_value"], name="customer_status_value"),
+            models.Index(fields=["id"], condition=Q(metrics_stale=True), name="customer_metrics_stale"),
         ]
         permissions = [
             ("import_data", _("Can import customers, purchases and interactions")),
@@ -138,6 +224,17 @@ class Customer(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("customers:detail", args=[self.pk])
+
+    @property
+    def active_years(self) -> float:
+        """Years between first and last purchase, counted as at least one (DESIGN.md, lost revenue)."""
+        if not (self.first_purchase_at and self.last_purchase_at):
+            return 1.0
+        return max((self.last_purchase_at - self.first_purchase_at).days / 365.25, 1.0)
+
+    @property
+    def orders_per_year(self) -> float:
+        return self.order_count / self.active_years
 
     @property
     def average_order_value(self) -> Decimal | None:
@@ -161,7 +258,12 @@ class Transaction(models.Model):
         ordering = ["-occurred_at", "-id"]
         verbose_name = _("transaction")
         verbose_name_plural = _("transactions")
-        indexes = [models.Index(fields=["customer", "occurred_at"], name="transaction_customer_time")]
+        indexes = [
+            # Covering (PostgreSQL): detection's per-customer windows read only this index.
+            models.Index(
+                fields=["customer", "occurred_at"], include=["amount", "kind"], name="transaction_customer_time"
+            )
+        ]
         constraints = [
             models.UniqueConstraint(fields=["customer", "external_id"], name="transaction_unique_external_id"),
         ]

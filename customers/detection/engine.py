@@ -1,0 +1,260 @@
+"""The detection run: figures, RFM scores, statuses, status history and defection events, in one
+transaction under an advisory lock, in a handful of set-based statements.
+
+Modes:
+- nightly: recompute the figures of customers with new purchases or contacts (metrics_stale),
+  then re-evaluate every customer's rules from the kept-current columns;
+- full: recompute every customer's figures from the purchases (a repair; also chosen when the
+  previous run replayed a past day);
+- as_of: replay a past day from the purchases as they stood then (later ones ignored).
+"""
+
+import datetime as dt
+import logging
+import time
+
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from customers.detection import sql as q
+from customers.detection.rules import RULE_CASE, current_rules, evaluation_sql, named
+from customers.models import DetectionRun
+
+logger = logging.getLogger(__name__)
+
+LOCK_KEY = 730002  # pg_advisory_xact_lock key of detection runs (imports use 730001)
+SUMMARY_KEYS = (
+    "scanned",
+    "figures_updated",
+    "newly_at_risk",
+    "newly_defected_passive",
+    "newly_defected_active",
+    "won_back",
+    "relapsed",
+    "back_to_active",
+    "events_opened",
+    "events_closed",
+)
+
+
+class DetectionError(Exception):
+    """A run that must not happen (a replay going back in time, a day in the future)."""
+
+
+def latest_run() -> DetectionRun | None:
+    return DetectionRun.objects.filter(dry_run=False, status=DetectionRun.Status.DONE).order_by("-id").first()
+
+
+def run_detection(
+    *, as_of: dt.date | None = None, full: bool = False, dry_run: bool = False, trigger: str = "command"
+) -> DetectionRun:
+    today = timezone.localdate()
+    as_of = as_of or today
+    if as_of > today:
+        raise DetectionError(_("The as-of day %(day)s is in the future.") % {"day": as_of})
+    run = DetectionRun.objects.create(as_of=as_of, mode=DetectionRun.Mode.FULL, dry_run=dry_run, trigger=trigger)
+    started = time.monotonic()
+    try:
+        with transaction.atomic():
+            if q.is_postgres():
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
+            run.mode = _choose_mode(as_of, today, full)
+            run.metrics_current = run.mode != DetectionRun.Mode.AS_OF
+            run.summary = _detect(run, q.Windows(as_of))
+            run.seconds = round(time.monotonic() - started, 3)
+            run.summary["seconds"] = run.seconds
+            run.status, run.finished_at = DetectionRun.Status.DONE, timezone.now()
+            run.save()
+            if dry_run:
+                transaction.set_rollback(True)
+    except Exception as error:
+        run.status, run.finished_at, run.error = DetectionRun.Status.FAILED, timezone.now(), str(error)[:2000]
+        run.seconds = round(time.monotonic() - started, 3)
+        run.save()
+        raise
+    if dry_run:  # the transaction (and the run's own update) was rolled back: record the outcome
+        run.save()
+    logger.info("detection run %s as of %s (%s): %s", run.pk, as_of, run.mode, run.summary)
+    return run
+
+
+def _choose_mode(as_of: dt.date, today: dt.date, full: bool) -> str:
+    previous = latest_run()
+    if previous and as_of < previous.as_of:
+        raise DetectionError(
+            _(
+                "Detection has already run as of %(done)s; a replay must go forward in time. "
+                "Use --dry-run to see what the rules would have flagged on %(day)s."
+            )
+            % {"done": previous.as_of, "day": as_of}
+        )
+    if as_of < today:
+        return DetectionRun.Mode.AS_OF
+    if full or previous is None or not previous.metrics_current:
+        return DetectionRun.Mode.FULL
+    return DetectionRun.Mode.NIGHTLY
+
+
+def _execute(sql: str, params: dict) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+def _detect(run: DetectionRun, windows: q.Windows) -> dict:
+    params = {**windows.params(), "now": q.db_time(timezone.now()), "run_id": run.pk}
+    scope = "stale" if run.mode == DetectionRun.Mode.NIGHTLY else "all"
+    summary = dict.fromkeys(SUMMARY_KEYS, 0)
+    if scope == "all":
+        for statement in q.cancellations_sql():
+            _execute(statement, params)
+    summary["figures_updated"] = _execute(q.write_figures_sql(scope), params)
+    score_rfm()
+    evaluation, positional = evaluation_sql(current_rules())
+    _execute("DROP TABLE IF EXISTS detect_changes", {})
+    won_at = (
+        "(SELECT min(t.occurred_at) FROM customers_transaction t WHERE t.customer_id = e.id "
+        "AND t.kind = 'purchase' AND t.occurred_at > e.defection_activity_at AND t.occurred_at < %(cut)s)"
+    )
+    create, all_params = named(
+        f"CREATE TEMP TABLE detect_changes AS SELECT e.*, {RULE_CASE} AS rule, "
+        f"CASE WHEN e.new_status = 'won_back' AND e.old_status IN ('defected', 'lost') THEN {won_at} END AS won_at "
+        f"FROM ({evaluation}) e WHERE e.new_status <> e.old_status",
+        params,
+        positional,
+    )
+    _execute(create, all_params)
+    summary["scanned"] = _count("SELECT count(*) FROM customers_customer")
+    _count_changes(summary)
+    summary["events_closed"] = _execute(_close_events_sql(), params)
+    _execute(_update_customers_sql(), params)
+    _execute(_history_sql(), params)
+    summary["events_opened"] = _execute(_open_events_sql(), params)
+    _execute("DROP TABLE detect_changes", {})
+    return summary
+
+
+def _count(sql: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return cursor.fetchone()[0]
+
+
+def _count_changes(summary: dict) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT new_status, rule, won_back_at IS NOT NULL, count(*) FROM detect_changes GROUP BY 1, 2, 3"
+        )
+        for status, rule, relapse, count in cursor.fetchall():
+            if status == "at_risk":
+                summary["newly_at_risk"] += count
+            elif status == "defected":
+                key = "newly_defected_active" if rule == "cancellation" else "newly_defected_passive"
+                summary[key] += count
+                summary["relapsed"] += count if relapse else 0
+            elif rule == "won_back":
+                summary["won_back"] += count
+            else:
+                summary["back_to_active"] += count
+
+
+def _close_events_sql() -> str:
+    """A win-back recovers the customer's latest defection event (open, or closed as lost)."""
+    return (
+        "UPDATE customers_defectionevent SET status = 'recovered', recovered_at = ch.won_at, "
+        "status_changed_at = %(now)s FROM detect_changes ch "
+        "WHERE customers_defectionevent.customer_id = ch.id AND ch.rule = 'won_back' "
+        "AND customers_defectionevent.status <> 'recovered' AND customers_defectionevent.id = ("
+        "SELECT max(e2.id) FROM customers_defectionevent e2 WHERE e2.customer_id = ch.id)"
+    )
+
+
+def _update_customers_sql() -> str:
+    return (
+        "UPDATE customers_customer SET status = ch.new_status, status_changed_at = %(now)s, "
+        "defection_activity_at = CASE WHEN ch.new_status = 'defected' THEN "
+        "(CASE WHEN ch.rule = 'cancellation' THEN ch.last_cancellation_at ELSE ch.last_purchase_at END) "
+        "ELSE customers_customer.defection_activity_at END, "
+        "won_back_at = CASE WHEN ch.rule = 'won_back' THEN coalesce(ch.won_at, ch.last_purchase_at) "
+        "ELSE customers_customer.won_back_at END "
+        "FROM detect_changes ch WHERE customers_customer.id = ch.id"
+    )
+
+
+def _history_sql() -> str:
+    facts = q.json_object(
+        {
+            "days": "ch.days_since",
+            "at_risk_days": "ch.at_risk_days",
+            "defected_days": "ch.defected_days",
+            "rhythm": "CASE WHEN ch.rhythm_enabled THEN 1 ELSE 0 END",
+            "multiple": "CAST(ch.rhythm_multiple AS float)",
+            "gap": "round(CAST(ch.median_gap_days AS numeric), 1)",
+            "orders_90d": "ch.orders_90d",
+            "orders_base": "ch.orders_90d_base",
+            "drop_percent": "ch.rate_drop_percent",
+            "last_purchase": q.local_date("ch.last_purchase_at"),
+            "cancelled_on": q.local_date("ch.last_cancellation_at"),
+            "won_on": q.local_date("ch.won_at"),
+        }
+    )
+    return (
+        "INSERT INTO customers_statuschange (customer_id, from_status, to_status, rule, facts, as_of, changed_at, "
+        f"run_id) SELECT ch.id, ch.old_status, ch.new_status, ch.rule, {facts}, %(as_of)s, %(now)s, %(run_id)s "
+        "FROM detect_changes ch"
+    )
+
+
+def _open_events_sql() -> str:
+    return (
+        "INSERT INTO customers_defectionevent (customer_id, kind, relapse, detected_at, as_of, last_purchase_at, "
+        "lost_revenue, primary_reason, fault, status, status_changed_at, closed_reason, run_id) "
+        "SELECT ch.id, CASE WHEN ch.rule = 'cancellation' THEN 'active' ELSE 'passive' END, "
+        "ch.won_back_at IS NOT NULL, %(now)s, %(as_of)s, ch.last_purchase_at, ch.annual_value, '', 'unknown', "
+        "'open', %(now)s, '', %(run_id)s FROM detect_changes ch WHERE ch.new_status = 'defected' "
+        "ON CONFLICT (customer_id) WHERE status = 'open' DO NOTHING"
+    )
+
+
+def score_rfm() -> int:
+    """R, F and M scores 1–5 by quintile across the customers who ever bought: the cut points are
+    the 20/40/60/80th percentiles (ties share a score); only rows whose scores change are written."""
+    dimensions = {"r_score": "last_purchase_at", "f_score": "orders_365d", "m_score": "revenue_365d"}
+    with connection.cursor() as cursor:
+        if q.is_postgres():
+            parts = ", ".join(
+                f"percentile_disc(ARRAY[0.2, 0.4, 0.6, 0.8]) WITHIN GROUP (ORDER BY {column})"
+                for column in dimensions.values()
+            )
+            cursor.execute(f"SELECT {parts} FROM customers_customer WHERE last_purchase_at IS NOT NULL")
+            cuts = dict(zip(dimensions, cursor.fetchone(), strict=True))
+        else:
+            cursor.execute("SELECT count(*) FROM customers_customer WHERE last_purchase_at IS NOT NULL")
+            total = cursor.fetchone()[0]
+            cuts = {}
+            for score, column in dimensions.items():
+                cuts[score] = []
+                for share in (0.2, 0.4, 0.6, 0.8):
+                    cursor.execute(
+                        f"SELECT {column} FROM customers_customer WHERE last_purchase_at IS NOT NULL "
+                        f"ORDER BY {column} LIMIT 1 OFFSET %s",
+                        [max(int(total * share + 0.999999) - 1, 0)],
+                    )
+                    row = cursor.fetchone()
+                    cuts[score].append(row[0] if row else None)
+        if cuts["r_score"] is None or None in cuts["r_score"]:
+            return 0
+        params, expressions = {}, {}
+        for score, column in dimensions.items():
+            terms = []
+            for index, value in enumerate(cuts[score]):
+                params[f"{score}_{index}"] = q.db_time(value) if score == "r_score" else value
+                terms.append(f"CASE WHEN {column} > %({score}_{index})s THEN 1 ELSE 0 END")
+            expressions[score] = f"CASE WHEN last_purchase_at IS NULL THEN NULL ELSE 1 + {' + '.join(terms)} END"
+        distinct = "IS DISTINCT FROM" if q.is_postgres() else "IS NOT"
+        sets = ", ".join(f"{score} = {expr}" for score, expr in expressions.items())
+        changed = " OR ".join(f"{score} {distinct} ({expr})" for score, expr in expressions.items())
+        cursor.execute(f"UPDATE customers_customer SET {sets} WHERE {changed}", params)
+        return cursor.rowcount

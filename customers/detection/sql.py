@@ -1,0 +1,203 @@
+"""The SQL of detection, written once with small dialect pieces: PostgreSQL in production and in
+the tests, SQLite for the embedded default of `make run` (demo-sized data).
+
+Everything is set-based: one pass over the purchases computes every customer's figures, and
+one pass over the customers evaluates the rules. Times are compared against cut-offs computed
+in Python (local midnights of the business time zone), so no SQL does time-zone arithmetic on
+the big table.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import connection
+
+
+def is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def local_midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time.min, tzinfo=ZoneInfo(settings.TIME_ZONE))
+
+
+def db_time(value: dt.datetime):
+    """A parameter for comparing with a datetime column: SQLite stores naive UTC text."""
+    if is_postgres() or not isinstance(value, dt.datetime):
+        return value
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.UTC).replace(tzinfo=None)
+    return value.isoformat(sep=" ")
+
+
+@dataclass(frozen=True)
+class Windows:
+    """The as-of day and the cut-offs of its windows: everything before `cut` (the end of the
+    as-of day) counts; the trailing windows end there."""
+
+    as_of: dt.date
+
+    @property
+    def cut(self) -> dt.datetime:
+        return local_midnight(self.as_of + dt.timedelta(days=1))
+
+    def days_back(self, days: int) -> dt.datetime:
+        return local_midnight(self.as_of + dt.timedelta(days=1 - days))
+
+    def params(self) -> dict:
+        return {
+            "as_of": self.as_of if is_postgres() else self.as_of.isoformat(),
+            "cut": db_time(self.cut),
+            "w90": db_time(self.days_back(90)),
+            "w365": db_time(self.days_back(365)),
+            "w455": db_time(self.days_back(455)),
+            "w730": db_time(self.days_back(730)),
+            "tz": settings.TIME_ZONE,
+            "tz_offset": f"{int(self.cut.utcoffset().total_seconds() // 60):+d} minutes",
+        }
+
+
+def local_date(column: str) -> str:
+    """The business-time-zone date of a timestamp column."""
+    if is_postgres():
+        return f"({column} AT TIME ZONE %(tz)s)::date"
+    return f"date({column}, %(tz_offset)s)"
+
+
+def days_since(column: str) -> str:
+    """Whole days from the column's local date to the as-of day."""
+    if is_postgres():
+        return f"(%(as_of)s::date - {local_date(column)})"
+    return f"CAST(julianday(%(as_of)s) - julianday({local_date(column)}) AS INTEGER)"
+
+
+def days_between(later: str, earlier: str) -> str:
+    if is_postgres():
+        return f"(extract(epoch FROM {later} - {earlier}) / 86400.0)"
+    return f"(julianday({later}) - julianday({earlier}))"
+
+
+def greatest(*parts: str) -> str:
+    """The largest non-null value (SQLite's max() is null if any argument is)."""
+    if is_postgres():
+        return f"greatest({', '.join(parts)})"
+    return f"max({', '.join(f'coalesce({p}, {parts[0]})' for p in parts)})"
+
+
+def json_object(pairs: dict[str, str]) -> str:
+    items = ", ".join(f"'{key}', {expr}" for key, expr in pairs.items())
+    return f"jsonb_build_object({items})" if is_postgres() else f"json_object({items})"
+
+
+SIGNED = "CASE WHEN t.kind = 'refund' THEN -t.amount ELSE t.amount END"
+PURCHASE = "t.kind = 'purchase'"
+
+
+def _sources(scope: str) -> str:
+    """The purchases to read: every customer's ("all") or only those of customers whose figures
+    are stale ("stale", a nested loop over the covering (customer, time) index)."""
+    if scope == "stale":
+        return (
+            "customers_customer s JOIN customers_transaction t ON t.customer_id = s.id "
+            "WHERE s.metrics_stale AND t.occurred_at < %(cut)s"
+        )
+    return "customers_transaction t WHERE t.occurred_at < %(cut)s"
+
+
+def figures_query(scope: str) -> str:
+    """One row per customer with purchases before the cut: lifetime figures, the trailing
+    windows and the median gap between purchases (days). One pass over the purchases."""
+    previous_purchase = (
+        "max(t.occurred_at) FILTER (WHERE t.kind = 'purchase') OVER ("
+        "PARTITION BY t.customer_id ORDER BY t.occurred_at, t.id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)"
+    )
+    gap = f"CASE WHEN {PURCHASE} THEN {days_between('t.occurred_at', previous_purchase)} END"
+    inner = f"SELECT t.customer_id, t.occurred_at, t.kind, {SIGNED} AS signed, {gap} AS gap FROM {_sources(scope)}"
+    aggregates = (
+        "min(t.occurred_at) FILTER (WHERE t.kind = 'purchase') AS first_at, "
+        "max(t.occurred_at) FILTER (WHERE t.kind = 'purchase') AS last_at, "
+        "count(*) FILTER (WHERE t.kind = 'purchase') AS orders, "
+        "coalesce(sum(t.signed), 0) AS revenue, "
+        "count(*) FILTER (WHERE t.kind = 'purchase' AND t.occurred_at >= %(w365)s) AS orders_365d, "
+        "coalesce(sum(t.signed) FILTER (WHERE t.occurred_at >= %(w365)s), 0) AS revenue_365d, "
+        "count(*) FILTER (WHERE t.kind = 'purchase' AND t.occurred_at >= %(w730)s "
+        "AND t.occurred_at < %(w365)s) AS orders_prev_365d, "
+        "coalesce(sum(t.signed) FILTER (WHERE t.occurred_at >= %(w730)s AND t.occurred_at < %(w365)s), 0) "
+        "AS revenue_prev_365d, "
+        "count(*) FILTER (WHERE t.kind = 'purchase' AND t.occurred_at >= %(w90)s) AS orders_90d, "
+        "count(*) FILTER (WHERE t.kind = 'purchase' AND t.occurred_at >= %(w455)s "
+        "AND t.occurred_at < %(w90)s) AS orders_90d_base"
+    )
+    if is_postgres():
+        return (
+            f"SELECT t.customer_id, {aggregates}, "
+            f"percentile_cont(0.5) WITHIN GROUP (ORDER BY t.gap) AS median_gap "
+            f"FROM ({inner}) t GROUP BY t.customer_id"
+        )
+    # SQLite has no percentile_cont: the median is the middle gap (or the mean of the two).
+    return (
+        f"WITH g AS ({inner}), "
+        f"ranked AS (SELECT customer_id, gap, row_number() OVER (PARTITION BY customer_id ORDER BY gap) AS rn, "
+        f"count(*) OVER (PARTITION BY customer_id) AS n FROM g WHERE gap IS NOT NULL), "
+        f"med AS (SELECT customer_id, avg(gap) AS median_gap FROM ranked "
+        f"WHERE rn IN ((n + 1) / 2, (n + 2) / 2) GROUP BY customer_id) "
+        f"SELECT t.customer_id, {aggregates}, med.median_gap FROM g t "
+        f"LEFT JOIN med ON med.customer_id = t.customer_id GROUP BY t.customer_id"
+    )
+
+
+FIGURE_COLUMNS = (
+    ("first_purchase_at", "a.first_at"),
+    ("last_purchase_at", "a.last_at"),
+    ("order_count", "coalesce(a.orders, 0)"),
+    ("lifetime_revenue", "coalesce(a.revenue, 0)"),
+    ("orders_365d", "coalesce(a.orders_365d, 0)"),
+    ("revenue_365d", "coalesce(a.revenue_365d, 0)"),
+    ("orders_prev_365d", "coalesce(a.orders_prev_365d, 0)"),
+    ("revenue_prev_365d", "coalesce(a.revenue_prev_365d, 0)"),
+    ("orders_90d", "coalesce(a.orders_90d, 0)"),
+    ("orders_90d_base", "coalesce(a.orders_90d_base, 0)"),
+    ("median_gap_days", "a.median_gap"),
+)
+
+
+def annual_value(revenue: str, first: str, last: str) -> str:
+    """Average order value × orders per year = revenue ÷ active years (at least one)."""
+    years = f"coalesce({days_between(last, first)}, 0) / 365.25"
+    return f"round(CAST({greatest(f'coalesce({revenue}, 0)', '0')} / {greatest(years, '1.0')} AS numeric), 2)"
+
+
+def write_figures_sql(scope: str) -> str:
+    """Writes the figures of the customers in scope (all, or the stale ones), only where they
+    change; customers without purchases before the cut get empty figures."""
+    values = [*FIGURE_COLUMNS, ("annual_value", annual_value("a.revenue", "a.first_at", "a.last_at"))]
+    where = "WHERE x.metrics_stale" if scope == "stale" else ""
+    assignments = ", ".join(f"{column} = m.{column}" for column, _ in values)
+    select = ", ".join(f"{expr} AS {column}" for column, expr in values)
+    compared = ", ".join(column for column, _ in values)
+    if is_postgres():
+        changed = f"(c.{compared.replace(', ', ', c.')}, c.metrics_stale) IS DISTINCT FROM (m.{compared.replace(', ', ', m.')}, false)"
+    else:
+        changed = " OR ".join([f"c.{col} IS NOT m.{col}" for col, _ in values] + ["c.metrics_stale"])
+    return (
+        f"UPDATE customers_customer AS c SET {assignments}, metrics_as_of = %(as_of)s, metrics_stale = false "
+        f"FROM (SELECT x.id, {select} FROM customers_customer x "
+        f"LEFT JOIN ({figures_query(scope)}) a ON a.customer_id = x.id {where}) m "
+        f"WHERE c.id = m.id AND ({changed})"
+    )
+
+
+def cancellations_sql() -> list[str]:
+    """Sets every customer's last cancellation as it stood at the cut (replays and repairs)."""
+    latest = (
+        "SELECT i.customer_id, max(i.occurred_at) AS at FROM customers_interaction i "
+        "WHERE i.kind = 'cancellation' AND i.occurred_at < %(cut)s GROUP BY i.customer_id"
+    )
+    distinct = "IS DISTINCT FROM" if is_postgres() else "IS NOT"
+    return [
+        f"UPDATE customers_customer AS c SET last_cancellation_at = l.at FROM ({latest}) l "
+        f"WHERE c.id = l.customer_id AND c.last_cancellation_at {distinct} l.at",
+        "UPDATE customers_customer SET last_cancellation_at = NULL WHERE last_cancellation_at >= %(cut)s",
+    ]
