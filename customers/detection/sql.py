@@ -176,9 +176,10 @@ def write_figures_sql(scope: str) -> str:
     where = "WHERE x.metrics_stale" if scope == "stale" else ""
     assignments = ", ".join(f"{column} = m.{column}" for column, _ in values)
     select = ", ".join(f"{expr} AS {column}" for column, expr in values)
-    compared = ", ".join(column for column, _ in values)
     if is_postgres():
-        changed = f"(c.{compared.replace(', ', ', c.')}, c.metrics_stale) IS DISTINCT FROM (m.{compared.replace(', ', ', m.')}, false)"
+        old = ", ".join(f"c.{column}" for column, _ in values)
+        new = ", ".join(f"m.{column}" for column, _ in values)
+        changed = f"({old}, c.metrics_stale) IS DISTINCT FROM ({new}, false)"
     else:
         changed = " OR ".join([f"c.{col} IS NOT m.{col}" for col, _ in values] + ["c.metrics_stale"])
     return (

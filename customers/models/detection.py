@@ -218,3 +218,6 @@ class AtRiskDigest(models.Model):
         constraints = [models.UniqueConstraint(fields=["manager", "day"], name="atriskdigest_one_per_day")]
         verbose_name = _("at-risk digest")
         verbose_name_plural = _("at-risk digests")
+
+    def __str__(self) -> str:
+        return f"At-risk digest for {self.manager_id} on {self.day}"
