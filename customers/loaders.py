@@ -295,6 +295,13 @@ def _pg_interactions(stage: Stage, *, present: list[str], actor_id) -> tuple[int
         f"WHERE NOT EXISTS (SELECT 1 FROM customers_interaction i WHERE {match} AND i.summary = src.summary)",
         [actor_id],
     )
+    # Detection recomputes these customers at its next run; a cancellation makes them active defectors.
+    _execute(
+        f"UPDATE customers_customer c SET metrics_stale = true, last_cancellation_at = "
+        f"greatest(c.last_cancellation_at, x.cancelled_at) FROM (SELECT c2.id, max({PG_TIME}) FILTER "
+        f"(WHERE s.kind = 'cancellation') AS cancelled_at FROM {stage.name} s "
+        f"JOIN customers_customer c2 ON c2.external_id = s.customer_ext GROUP BY c2.id) x WHERE c.id = x.id"
+    )
     return new, updated, []
 
 
@@ -306,7 +313,7 @@ def _add_purchase_figures(stage: Stage) -> int:
     return _execute(
         f"UPDATE customers_customer c SET first_purchase_at = least(c.first_purchase_at, d.first_at), "
         f"last_purchase_at = greatest(c.last_purchase_at, d.last_at), order_count = c.order_count + d.orders, "
-        f"lifetime_revenue = c.lifetime_revenue + d.revenue FROM ("
+        f"lifetime_revenue = c.lifetime_revenue + d.revenue, metrics_stale = true FROM ("
         f"SELECT s.customer_ext, min({PG_TIME}) FILTER (WHERE s.kind = 'purchase') AS first_at, "
         f"max({PG_TIME}) FILTER (WHERE s.kind = 'purchase') AS last_at, "
         f"count(*) FILTER (WHERE s.kind = 'purchase') AS orders, "
@@ -322,6 +329,10 @@ def refresh_purchase_figures(customer_ids_sql: str | None = None) -> int:
     if not is_postgres():
         return orm_loader.refresh_purchase_figures(customer_ids_sql)
     scope = f"WHERE t.customer_id IN ({customer_ids_sql})" if customer_ids_sql else ""
+    if customer_ids_sql:  # changed purchases may move the windows even when these totals stay
+        _execute(
+            f"UPDATE customers_customer SET metrics_stale = true WHERE id IN ({customer_ids_sql}) AND NOT metrics_stale"
+        )
     return _execute(
         f"UPDATE customers_customer c SET first_purchase_at = a.first_at, last_purchase_at = a.last_at, "
         f"order_count = a.orders, lifetime_revenue = a.revenue FROM ("

@@ -9,6 +9,7 @@ from django.db import connection
 from django.db.models import Case, Count, F, Max, Min, Q, Sum, When
 from django.utils import timezone
 
+from customers.detection.stale import note_interactions, note_purchases
 from customers.models import Customer, Interaction, Segment, Transaction
 
 if TYPE_CHECKING:
@@ -47,6 +48,7 @@ def refresh_purchase_figures(customer_ids_sql: str | None) -> int:
             changed.append(customer)
     fields = ["first_purchase_at", "last_purchase_at", "order_count", "lifetime_revenue"]
     Customer.objects.bulk_update(changed, fields, batch_size=500)
+    note_purchases(customers)
     return len(changed)
 
 
@@ -187,5 +189,6 @@ class OrmUpsert:
                 update.append(current)
         Interaction.objects.bulk_create(create)
         Interaction.objects.bulk_update(update, ["channel", "owner_id"])
+        note_interactions(Customer.objects.filter(pk__in=set(customer_ids.values())))
         self.new += len(create)
         self.updated += len(update)

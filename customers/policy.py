@@ -48,3 +48,8 @@ def can_resolve_interaction(user, interaction: Interaction) -> bool:
 
 def can_import(user) -> bool:
     return user.is_authenticated and user.is_active and user.has_perm("customers.import_data")
+
+
+def can_dismiss_alarm(user, customer: Customer) -> bool:
+    """A false alarm is dismissed by the customer's account manager or an administrator."""
+    return can_edit_customer(user, customer)

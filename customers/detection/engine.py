@@ -60,7 +60,7 @@ def run_detection(
             if q.is_postgres():
                 with connection.cursor() as cursor:
                     cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
-            run.mode = _choose_mode(as_of, today, full)
+            run.mode = _choose_mode(as_of, today, full, dry_run)
             run.metrics_current = run.mode != DetectionRun.Mode.AS_OF
             run.summary = _detect(run, q.Windows(as_of))
             run.seconds = round(time.monotonic() - started, 3)
@@ -80,9 +80,9 @@ def run_detection(
     return run
 
 
-def _choose_mode(as_of: dt.date, today: dt.date, full: bool) -> str:
+def _choose_mode(as_of: dt.date, today: dt.date, full: bool, dry_run: bool) -> str:
     previous = latest_run()
-    if previous and as_of < previous.as_of:
+    if previous and as_of < previous.as_of and not dry_run:
         raise DetectionError(
             _(
                 "Detection has already run as of %(done)s; a replay must go forward in time. "

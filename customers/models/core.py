@@ -162,24 +162,27 @@ class Customer(models.Model):
     f_score = models.PositiveSmallIntegerField(_("F score"), null=True, blank=True)
     m_score = models.PositiveSmallIntegerField(_("M score"), null=True, blank=True)
     # Recomputed by detection (customers.detection) as of metrics_as_of; windows end that day.
-    orders_365d = models.PositiveIntegerField(_("orders, last 365 days"), default=0)
-    revenue_365d = models.DecimalField(_("revenue, last 365 days"), max_digits=16, decimal_places=2, default=0)
-    orders_prev_365d = models.PositiveIntegerField(_("orders, the 365 days before"), default=0)
-    revenue_prev_365d = models.DecimalField(
-        _("revenue, the 365 days before"), max_digits=16, decimal_places=2, default=0
+    orders_365d = models.PositiveIntegerField(_("orders, last 365 days"), default=0, db_default=0)
+    revenue_365d = models.DecimalField(
+        _("revenue, last 365 days"), max_digits=16, decimal_places=2, default=0, db_default=0
     )
-    orders_90d = models.PositiveIntegerField(_("orders, last 90 days"), default=0)
-    orders_90d_base = models.PositiveIntegerField(_("orders, the 365 days before the last 90"), default=0)
+    orders_prev_365d = models.PositiveIntegerField(_("orders, the 365 days before"), default=0, db_default=0)
+    revenue_prev_365d = models.DecimalField(
+        _("revenue, the 365 days before"), max_digits=16, decimal_places=2, default=0, db_default=0
+    )
+    orders_90d = models.PositiveIntegerField(_("orders, last 90 days"), default=0, db_default=0)
+    orders_90d_base = models.PositiveIntegerField(_("orders, the 365 days before the last 90"), default=0, db_default=0)
     median_gap_days = models.FloatField(_("usual days between purchases"), null=True, blank=True)
     annual_value = models.DecimalField(
         _("estimated annual revenue"),
         max_digits=16,
         decimal_places=2,
         default=0,
+        db_default=0,
         help_text=_("Average order value × orders per year: the revenue lost if the customer leaves."),
     )
     metrics_as_of = models.DateField(_("figures as of"), null=True, blank=True)
-    metrics_stale = models.BooleanField(default=True)  # new purchases or contacts since the figures
+    metrics_stale = models.BooleanField(default=True, db_default=True)  # new purchases or contacts since the figures
     last_cancellation_at = models.DateTimeField(_("last cancellation"), null=True, blank=True)
     # Detection state: when the current defection started (its last activity), the last win-back,
     # and a dismissal of a false alarm that stops flagging until a date.

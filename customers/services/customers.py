@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers import policy
+from customers.detection.stale import note_interactions
 from customers.models import Customer, Interaction, Segment
 from winback.roles import Role
 
@@ -169,6 +170,7 @@ def interaction_create(
         interaction.status = Interaction.Status.OPEN
     interaction.full_clean(exclude=["customer", "owner", "created_by"])
     interaction.save()
+    note_interactions(Customer.objects.filter(pk=customer.pk))
     return interaction
 
 
