@@ -311,6 +311,9 @@ def demo_already_loaded(*, if_empty: bool = False) -> bool:
     )
 
 
+DEMO_HISTORY_MONTHS = 6
+
+
 @transaction.atomic
 def seed_demo(*, size: int = DEFAULT_SIZE, if_empty: bool = False, now: dt.datetime | None = None) -> SeedResult:
     """Creates the demo users, segments, customers, transactions and interactions, unless the demo
@@ -344,6 +347,7 @@ def seed_demo(*, size: int = DEFAULT_SIZE, if_empty: bool = False, now: dt.datet
         ),
         batch_size=BATCH_SIZE,
     )
+    replay_detection(months=DEMO_HISTORY_MONTHS)
     return SeedResult(
         loaded=True,
         customers=len(people),
@@ -351,6 +355,22 @@ def seed_demo(*, size: int = DEFAULT_SIZE, if_empty: bool = False, now: dt.datet
         interactions=len(interactions),
         users=[(u, f"{first} {last}", str(role.label)) for u, first, last, _, role in data.DEMO_USERS],
     )
+
+
+def replay_detection(*, months: int) -> None:
+    """Runs detection as of the end of each of the last `months` months and then today, so the
+    demo opens with statuses, status histories and defection events spread over time."""
+    from customers.detection.engine import run_detection  # detection builds on this app's models
+
+    today = timezone.localdate()
+    month_end = today.replace(day=1) - dt.timedelta(days=1)
+    days = []
+    for _ in range(months):
+        days.append(month_end)
+        month_end = month_end.replace(day=1) - dt.timedelta(days=1)
+    for day in reversed(days):
+        run_detection(as_of=day, trigger="seed_demo")
+    run_detection(trigger="seed_demo")
 
 
 def _write_customers(people: list[DemoCustomer], *, users: dict, segments: dict) -> dict[str, int]:

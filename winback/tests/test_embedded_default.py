@@ -23,6 +23,10 @@ def test_the_embedded_default_seeds_and_runs_a_task_through_a_real_worker(tmp_pa
     assert "winback-demo-2026" in seeded.stdout
     again = run_manage("seed_demo", "--if-empty", env=env)
     assert "already loaded" in again.stdout
+    # The seed replayed detection over the demo history; a run today now works incrementally on SQLite.
+    detected = run_manage("detect_defections", env=env)
+    assert "(nightly (changed customers))" in detected.stdout, detected.stdout
+    assert "Events opened                          0" in detected.stdout, detected.stdout
 
     with Worker(env, tmp_path / "worker.log") as worker:
         # The sender is a separate process too: nothing is shared but the SQLite file and the folder.
