@@ -18,14 +18,21 @@ class DetectionRules(models.Model):
     defaults (DetectionSettings). Changed by administrators on the detection settings page."""
 
     at_risk_days = models.PositiveIntegerField(
-        _("days to 'at risk'"), default=60, help_text=_("No purchase for this many days flags a customer at risk.")
+        _("days to 'at risk'"),
+        default=60,
+        db_default=60,
+        help_text=_("No purchase for this many days flags a customer at risk."),
     )
     defected_days = models.PositiveIntegerField(
-        _("days to 'defected'"), default=90, help_text=_("No purchase for this many days marks a customer defected.")
+        _("days to 'defected'"),
+        default=90,
+        db_default=90,
+        help_text=_("No purchase for this many days marks a customer defected."),
     )
     rhythm_enabled = models.BooleanField(
         _("allow for the customer's own rhythm"),
         default=True,
+        db_default=True,
         help_text=_(
             "A customer who usually buys rarely is called defected only after this multiple of their "
             "usual gap between purchases, if that is longer than the segment's days."
@@ -36,17 +43,20 @@ class DetectionRules(models.Model):
         max_digits=4,
         decimal_places=1,
         default=Decimal("3.0"),
+        db_default=Decimal("3.0"),
         validators=[MinValueValidator(Decimal("1.0")), MaxValueValidator(Decimal("20.0"))],
     )
     rate_drop_percent = models.PositiveSmallIntegerField(
         _("order rate drop (%)"),
         default=50,
+        db_default=50,
         validators=[MinValueValidator(1), MaxValueValidator(100)],
         help_text=_("At risk when the order rate of the last 90 days fell by this share against the year before."),
     )
     rate_drop_min_orders = models.PositiveSmallIntegerField(
         _("orders needed for the rate rule"),
         default=4,
+        db_default=4,
         validators=[MinValueValidator(1)],
         help_text=_("The order-rate rule applies only to customers with at least this many orders."),
     )
