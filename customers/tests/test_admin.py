@@ -1,26 +1,54 @@
+import datetime as dt
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
-from customers.models import Customer, ImportRun, Interaction, Segment, Transaction
+from customers.detection.engine import run_detection
+from customers.models import (
+    BacktestRun,
+    Customer,
+    DefectionEvent,
+    DetectionRun,
+    DetectionSettings,
+    Dismissal,
+    ImportRun,
+    Interaction,
+    Segment,
+    StatusChange,
+    Transaction,
+)
+from customers.services import dismiss_alarm
 from customers.tests.factories import ImportRunFactory, InteractionFactory, TransactionFactory
 
 pytestmark = pytest.mark.django_db
 
 MODELS = [Segment, Customer, Transaction, Interaction, ImportRun]
+DETECTION_MODELS = [DetectionSettings, DetectionRun, DefectionEvent, StatusChange, Dismissal, BacktestRun]
 
 
 @pytest.fixture
 def one_of_each(administrator):
-    transaction = TransactionFactory()
+    transaction = TransactionFactory(occurred_at=timezone.now() - dt.timedelta(days=400))
     InteractionFactory(customer=transaction.customer, owner=administrator)
     ImportRunFactory(started_by=administrator)
+    DetectionSettings.load()
+    run_detection()
+    dismiss_alarm(
+        customer=transaction.customer,
+        actor=administrator,
+        kind="seasonal",
+        note="",
+        until=timezone.localdate() + dt.timedelta(days=30),
+    )
+    BacktestRun.objects.create(from_month=dt.date(2026, 1, 1), to_month=dt.date(2026, 3, 1), horizon_days=180)
 
 
 def _admin_url(model, view: str, *args) -> str:
     return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
 
 
-@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.__name__)
+@pytest.mark.parametrize("model", MODELS + DETECTION_MODELS, ids=lambda m: m.__name__)
 def test_an_administrator_opens_each_list_and_change_page(
     admin_client, one_of_each, model, django_assert_max_num_queries
 ):
@@ -72,3 +100,11 @@ def test_managers_and_executives_cannot_open_the_admin(client, role_user):
         response = client.get(url)
         assert response.status_code == 302
         assert response["Location"].startswith("/admin/login/")
+
+
+@pytest.mark.parametrize("model", DETECTION_MODELS[1:], ids=lambda m: m.__name__)
+def test_detection_records_are_read_only_in_the_admin(admin_client, one_of_each, model):
+    obj = model.objects.first()
+    assert admin_client.get(_admin_url(model, "add")).status_code == 403
+    response = admin_client.post(_admin_url(model, "change", obj.pk), {})
+    assert response.status_code == 403
