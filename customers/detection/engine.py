@@ -111,7 +111,11 @@ def _detect(run: DetectionRun, windows: q.Windows) -> dict:
         for statement in q.cancellations_sql():
             _execute(statement, params)
     summary["figures_updated"] = _execute(q.write_figures_sql(scope), params)
-    score_rfm()
+    previous = latest_run()
+    previous_cuts = previous.summary.get("rfm_cuts") if previous and scope == "stale" else None
+    summary["rfm_updated"], summary["rfm_cuts"] = score_rfm(
+        only_as_of=windows.as_of if scope == "stale" else None, previous_cuts=previous_cuts
+    )
     evaluation, positional = evaluation_sql(current_rules())
     _execute("DROP TABLE IF EXISTS detect_changes", {})
     won_at = (
@@ -218,9 +222,12 @@ def _open_events_sql() -> str:
     )
 
 
-def score_rfm() -> int:
+def score_rfm(*, only_as_of: dt.date | None = None, previous_cuts: dict | None = None) -> tuple[int, dict]:
     """R, F and M scores 1–5 by quintile across the customers who ever bought: the cut points are
-    the 20/40/60/80th percentiles (ties share a score); only rows whose scores change are written."""
+    the 20/40/60/80th percentiles (ties share a score); only rows whose scores change are written.
+    When the cut points are those of the previous run, only the customers whose figures were
+    recomputed as of `only_as_of` can change, so only they are scored. Returns the rows written
+    and the cut points (as JSON)."""
     dimensions = {"r_score": "last_purchase_at", "f_score": "orders_365d", "m_score": "revenue_365d"}
     with connection.cursor() as cursor:
         if q.is_postgres():
@@ -245,7 +252,8 @@ def score_rfm() -> int:
                     row = cursor.fetchone()
                     cuts[score].append(row[0] if row else None)
         if cuts["r_score"] is None or None in cuts["r_score"]:
-            return 0
+            return 0, {}
+        as_json = {score: [str(value) for value in values] for score, values in cuts.items()}
         params, expressions = {}, {}
         for score, column in dimensions.items():
             terms = []
@@ -256,5 +264,8 @@ def score_rfm() -> int:
         distinct = "IS DISTINCT FROM" if q.is_postgres() else "IS NOT"
         sets = ", ".join(f"{score} = {expr}" for score, expr in expressions.items())
         changed = " OR ".join(f"{score} {distinct} ({expr})" for score, expr in expressions.items())
+        if only_as_of is not None and previous_cuts == as_json:
+            changed = f"metrics_as_of = %(only_as_of)s AND ({changed})"
+            params["only_as_of"] = only_as_of if q.is_postgres() else only_as_of.isoformat()
         cursor.execute(f"UPDATE customers_customer SET {sets} WHERE {changed}", params)
-        return cursor.rowcount
+        return cursor.rowcount, as_json

@@ -9,7 +9,7 @@ import time_machine
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 
-from customers.detection.engine import DetectionError
+from customers.detection.engine import SUMMARY_KEYS, DetectionError
 from customers.detection.explain import explain
 from customers.models import Customer, DefectionEvent, DetectionRun, StatusChange
 from customers.services import dismiss_alarm
@@ -52,6 +52,17 @@ def test_the_figures_are_computed_from_the_purchases():
     assert not c.metrics_stale
 
 
+def test_new_purchases_rescore_only_their_customers_while_the_cut_points_hold():
+    seg = segment(at_risk=1000, defected=2000)
+    customers = [customer_buying(seg, *range(10, 10 + 5 * (i + 1), 5)) for i in range(10)]
+    first_cuts = detect().summary["rfm_cuts"]
+    buy(customers[0], days_ago(0))  # one more order: the F cut points stay, one customer rescored
+    run = detect()
+    assert run.summary["rfm_cuts"] == first_cuts
+    assert run.summary["rfm_updated"] == 1
+    assert Customer.objects.get(pk=customers[0].pk).r_score == 5
+
+
 def test_rfm_scores_rank_customers_by_quintile():
     seg = segment(at_risk=1000, defected=2000)
     customers = [
@@ -76,9 +87,9 @@ def test_a_second_run_with_the_same_as_of_changes_nothing():
     )
     second = detect()
     assert second.mode == DetectionRun.Mode.NIGHTLY
-    assert {key: value for key, value in second.summary.items() if key not in ("scanned", "seconds")} == dict.fromkeys(
-        ("figures_updated", "newly_at_risk", "newly_defected_passive", "newly_defected_active", "won_back"), 0
-    ) | dict.fromkeys(("relapsed", "back_to_active", "events_opened", "events_closed"), 0)
+    changes = {key: value for key, value in second.summary.items() if key not in ("scanned", "seconds", "rfm_cuts")}
+    assert changes == dict.fromkeys(SUMMARY_KEYS[1:] + ("rfm_updated",), 0)
+    assert second.summary["rfm_cuts"] == first.summary["rfm_cuts"]
     after = (
         list(Customer.objects.order_by("pk").values_list("status", "status_changed_at", "updated_at")),
         StatusChange.objects.count(),
