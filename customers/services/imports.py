@@ -17,12 +17,11 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import DatabaseError, connection, transaction
-from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from psycopg import errors as psycopg_errors
 
 from customers import import_rows, importers, loaders
-from customers.models import Customer, ImportRun, Interaction
+from customers.models import ImportRun, Interaction
 
 __all__ = [
     "import_file",
@@ -299,7 +298,7 @@ def _write(run: ImportRun, stage: loaders.Stage, layout, *, dry_run: bool) -> tu
             outcome = {"rows_new": new, "rows_updated": updated, "rows_unchanged": staged - new - updated}
             notes += upsert_notes
             if run.kind == ImportRun.Kind.INTERACTIONS and (new or updated) and not dry_run:
-                _after_interactions(stage)
+                _after_interactions(run, stage)
             written = time.monotonic()
             if dry_run:
                 raise _DryRun
@@ -311,21 +310,19 @@ def _write(run: ImportRun, stage: loaders.Stage, layout, *, dry_run: bool) -> tu
     return outcome, notes
 
 
-def _after_interactions(stage: loaders.Stage) -> None:
-    """New contacts make the customers' figures stale and may carry a cancellation: note them, and
-    when the file holds cancellations start a detection run once the import has committed, so the
-    customers who cancelled are flagged active defectors without waiting for the night."""
-    from customers.services.customers import note_interactions
+def _after_interactions(run: ImportRun, stage: loaders.Stage) -> None:
+    """A file with cancellations starts a detection run once the import has committed, so the
+    customers who cancelled are flagged active defectors without waiting for the night. (The
+    upsert itself marked the customers stale and set their latest cancellation.)"""
     from customers.tasks import detect_defections_task
 
-    note_interactions(Customer.objects.filter(external_id__in=RawSQL(f"SELECT customer_ext FROM {stage.name}", ())))
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT 1 FROM {stage.name} WHERE kind = %s LIMIT 1", [Interaction.Kind.CANCELLATION])
-        has_cancellations = cursor.fetchone() is not None
-    if has_cancellations:
-        # Its own slot: a second import in the same minute gets its own run too.
-        slot = f"import {stage.name.removeprefix('import_stage_')}"
-        transaction.on_commit(lambda: detect_defections_task.delay(trigger="import", slot=slot))
+        if cursor.fetchone() is None:
+            return
+    # The import's own slot: a second import in the same minute gets its run too.
+    slot = f"import {run.pk}"
+    transaction.on_commit(lambda: detect_defections_task.delay(trigger="import", slot=slot))
 
 
 def _duplicate_file_notes(run: ImportRun, stage: loaders.Stage) -> list[str]:

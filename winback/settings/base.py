@@ -152,6 +152,33 @@ CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": 7200}
 CELERY_VISIBILITY_TIMEOUT = 7200
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+
+
+# The scheduled jobs, in the business time zone (CELERY_TIMEZONE): crontab strings ("minute hour
+# day-of-month month day-of-week"). A data migration (customers 0008) creates the DatabaseScheduler's
+# entries from these when it first runs; from then on administrators change the times in the admin
+# (Periodic tasks), and a restart of beat keeps their changes. Each task claims its slot
+# (winback.jobs), so a second beat process never runs a job twice.
+WINBACK_BEAT_JOBS = {
+    "detect-defections-nightly": {
+        "task": "customers.tasks.detect_defections_task",
+        "crontab": env("WINBACK_DETECTION_CRON", default="30 2 * * *"),
+        "kwargs": {"trigger": "beat"},
+        "description": "Detection: figures of changed customers, every customer's rules, defection events.",
+    },
+    "detect-defections-full-weekly": {
+        "task": "customers.tasks.detect_defections_task",
+        "crontab": env("WINBACK_DETECTION_FULL_CRON", default="30 3 * * 0"),
+        "kwargs": {"trigger": "beat", "full": True},
+        "description": "Detection with every customer's figures recomputed from the purchases (a repair).",
+    },
+    "send-at-risk-digests": {
+        "task": "customers.tasks.send_at_risk_digests_task",
+        "crontab": env("WINBACK_DIGEST_CRON", default="0 7 * * 1-5"),
+        "kwargs": {},
+        "description": "Each account manager's daily email of newly at-risk customers (none when nothing is new).",
+    },
+}
 CELERY_TASK_ALWAYS_EAGER = False
 
 LOGGING = {

@@ -1,4 +1,4 @@
-"""Starting and stopping real processes (Celery workers) for the integration tests."""
+"""Starting and stopping real processes (Celery workers and beats) for the integration tests."""
 
 import os
 import signal
@@ -30,25 +30,14 @@ def run_manage(*args: str, env: dict[str, str], timeout: int = 300) -> subproces
     return result
 
 
-class Worker:
-    """A real `celery worker` process, stopped (and its children with it) on exit."""
+class _CeleryProcess:
+    """A real `celery` process in its own session, stopped (and its children with it) on exit."""
 
-    def __init__(self, env: dict[str, str], log_path: Path, *extra: str):
+    def __init__(self, args: list[str], env: dict[str, str], log_path: Path):
         self.log_path = log_path
         self.log = open(log_path, "w")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
-            [
-                CELERY,
-                "-A",
-                "winback",
-                "worker",
-                "--loglevel=INFO",
-                "--pool=solo",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                *extra,
-            ],
+            [CELERY, "-A", "winback", *args],
             cwd=ROOT,
             env=env,
             stdout=self.log,
@@ -56,14 +45,15 @@ class Worker:
             start_new_session=True,
         )
 
-    def __enter__(self) -> "Worker":
+    def __enter__(self):
         return self
 
     def __exit__(self, *exc) -> None:
         self.stop()
 
     def output(self) -> str:
-        self.log.flush()
+        if not self.log.closed:
+            self.log.flush()
         return self.log_path.read_text()
 
     def stop(self) -> None:
@@ -74,7 +64,24 @@ class Worker:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=10)
-        self.log.close()
+        if not self.log.closed:
+            self.log.close()
+
+
+class Worker(_CeleryProcess):
+    """A real `celery worker` (solo pool: one task at a time, in the process itself)."""
+
+    def __init__(self, env: dict[str, str], log_path: Path, *extra: str):
+        args = ["worker", "--loglevel=INFO", "--pool=solo", "--without-gossip", "--without-mingle"]
+        super().__init__([*args, "--without-heartbeat", *extra], env, log_path)
+
+
+class Beat(_CeleryProcess):
+    """A real `celery beat`. With the DatabaseScheduler (the project's setting) every beat reads the
+    schedule from the database; `max_interval` keeps it checking often enough for short schedules."""
+
+    def __init__(self, env: dict[str, str], log_path: Path, *extra: str, max_interval: int = 1):
+        super().__init__(["beat", "--loglevel=INFO", f"--max-interval={max_interval}", *extra], env, log_path)
 
 
 def wait_for(predicate, timeout: float = 60, interval: float = 0.25):
