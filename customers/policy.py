@@ -53,3 +53,8 @@ def can_import(user) -> bool:
 def can_dismiss_alarm(user, customer: Customer) -> bool:
     """A false alarm is dismissed by the customer's account manager or an administrator."""
     return can_edit_customer(user, customer)
+
+
+def can_change_detection_rules(user) -> bool:
+    """The detection rules, their preview, applying a backtest suggestion and starting a run."""
+    return user.is_authenticated and user.is_active and is_administrator(user)

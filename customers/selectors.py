@@ -14,12 +14,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from customers.models import Customer, Interaction, Segment, Transaction
+from customers.detection.explain import explain
+from customers.models import Customer, DefectionEvent, Interaction, Segment, StatusChange, Transaction
 from winback.roles import Role
 
 PAGE_SIZE = 50
 CARD_ROWS = 50
 CHART_MONTHS = 24
+STATUS_HISTORY_ROWS = 20
 
 MANAGER_NONE = "none"
 MANAGER_MINE = "mine"
@@ -189,6 +191,12 @@ class MonthlyRevenue:
     revenue: Decimal
 
 
+@dataclass(frozen=True)
+class StatusHistoryEntry:
+    change: StatusChange
+    explanation: str
+
+
 @dataclass
 class CustomerCard:
     customer: Customer
@@ -202,6 +210,27 @@ class CustomerCard:
     interaction_count: int
     preferences_line: str
     has_scores: bool = field(default=False)
+    status_history: list[StatusHistoryEntry] = field(default_factory=list)
+    defection_events: list[DefectionEvent] = field(default_factory=list)
+    today: dt.date | None = None
+
+    @property
+    def status_explanation(self) -> str:
+        """Why the customer has their current status: the latest change, if it led there."""
+        if self.status_history and self.status_history[0].change.to_status == self.customer.status:
+            return self.status_history[0].explanation
+        return ""
+
+    @property
+    def dismissed_until(self) -> dt.date | None:
+        """The day before which detection leaves the customer alone, while that is still ahead."""
+        until = self.customer.dismissed_until
+        return until if until and self.today and until > self.today else None
+
+    @property
+    def usual_gap_days(self) -> int | None:
+        gap = self.customer.median_gap_days
+        return None if gap is None else round(gap)
 
     @property
     def chart_data(self) -> dict:
@@ -270,10 +299,17 @@ def contact_preferences_line(customer: Customer) -> str:
     return "; ".join(parts)
 
 
+def status_history(*, customer: Customer, rows: int = STATUS_HISTORY_ROWS) -> list[StatusHistoryEntry]:
+    """The customer's latest status changes, newest first, each with its explanation (one query)."""
+    changes = StatusChange.objects.filter(customer=customer).select_related("actor").order_by("-changed_at", "-id")
+    return [StatusHistoryEntry(change, explain(change)) for change in changes[:rows]]
+
+
 def customer_card(*, customer: Customer, now: dt.datetime | None = None) -> CustomerCard:
-    """Everything the card shows beyond the customer row: four queries (one aggregate over the
-    transactions, the monthly series, the latest transactions, the latest interactions) plus an
-    interaction count only when there are more than fit on the card."""
+    """Everything the card shows beyond the customer row: six queries (one aggregate over the
+    transactions, the monthly series, the latest transactions, the latest interactions, the
+    status history, the defection events) plus an interaction count only when there are more
+    than fit on the card."""
     now = now or timezone.now()
     year_ago = now - dt.timedelta(days=365)
     decimal = DecimalField(max_digits=16, decimal_places=2)
@@ -317,4 +353,39 @@ def customer_card(*, customer: Customer, now: dt.datetime | None = None) -> Cust
         interaction_count=interaction_count,
         preferences_line=contact_preferences_line(customer),
         has_scores=any(score is not None for score in (customer.r_score, customer.f_score, customer.m_score)),
+        status_history=status_history(customer=customer),
+        defection_events=list(DefectionEvent.objects.filter(customer=customer).order_by("-as_of", "-id")[:CARD_ROWS]),
+        today=timezone.localtime(now).date(),
     )
+
+
+# "My at-risk customers"
+
+
+def at_risk_customers(*, manager: str = ""):
+    """At-risk customers, the most revenue at stake first (the (account_manager, status,
+    annual_value) and (status, annual_value) indexes serve both forms). `manager` is "" for
+    everyone, MANAGER_NONE for customers without one, or a user id."""
+    queryset = Customer.objects.filter(status=Customer.Status.AT_RISK).select_related("account_manager", "segment")
+    if manager == MANAGER_NONE:
+        queryset = queryset.filter(account_manager__isnull=True)
+    elif manager:
+        queryset = queryset.filter(account_manager_id=int(manager))
+    return queryset.order_by(F("annual_value").desc(), "id")
+
+
+def at_risk_explanations(customers: list[Customer]) -> dict[int, str]:
+    """Why each of these customers is at risk: their latest move to at risk, explained (one query)."""
+    latest: dict[int, StatusChange] = {}
+    changes = StatusChange.objects.filter(
+        customer_id__in=[customer.pk for customer in customers], to_status=Customer.Status.AT_RISK
+    ).order_by("customer_id", "-changed_at", "-id")
+    for change in changes:
+        latest.setdefault(change.customer_id, change)
+    return {customer_id: explain(change) for customer_id, change in latest.items()}
+
+
+def days_since_purchase(customer: Customer, today: dt.date) -> int | None:
+    if not customer.last_purchase_at:
+        return None
+    return max((today - timezone.localtime(customer.last_purchase_at).date()).days, 0)

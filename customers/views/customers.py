@@ -151,6 +151,7 @@ def customer_detail(request, pk: int):
         "customer": customer,
         "card": card,
         "can_edit": policy.can_edit_customer(request.user, customer),
+        "can_dismiss_alarm": policy.can_dismiss_alarm(request.user, customer),
         "can_log_interaction": policy.can_log_interaction(request.user, customer),
     }
     return render(request, "customers/customer_detail.html", context)
