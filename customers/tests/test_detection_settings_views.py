@@ -260,6 +260,16 @@ def test_the_latest_backtest_is_shown_month_by_month_with_its_suggestions(admin_
     assert "No backtest yet" not in text
 
 
+def test_months_whose_horizon_is_not_over_yet_are_marked_as_not_yet_known(admin_client):
+    backtest = _backtest()
+    backtest.result["months"][1]["complete"] = False
+    backtest.save()
+    text = _text(admin_client.get(SETTINGS))
+    assert '<th scope="row" class="text-nowrap">2025-01</th>' in text
+    assert "2025-02<span title=" in text
+    assert "these months are left out of the totals and the suggestions" in text
+
+
 def test_without_a_backtest_the_page_explains_how_to_run_one(admin_client):
     text = _text(admin_client.get(SETTINGS))
     assert "No backtest yet." in text

@@ -68,6 +68,7 @@ def _backtest_context(backtest: BacktestRun | None) -> dict:
         {
             "month": month.get("month", ""),
             "population": month.get("population"),
+            "complete": month.get("complete", True),
             "cells": _cells(month.get("current")) + _cells(month.get("plain")),
         }
         for month in result.get("months", [])
@@ -75,6 +76,7 @@ def _backtest_context(backtest: BacktestRun | None) -> dict:
     return {
         "backtest": backtest,
         "backtest_months": months,
+        "backtest_incomplete": sum(1 for month in months if not month["complete"]),
         "backtest_totals": _cells(totals.get("current")) + _cells(totals.get("plain")),
         "backtest_dismissed": (totals.get("current") or {}).get("dismissed"),
         "backtest_suggestions": list(enumerate(result.get("suggestions", []))),
