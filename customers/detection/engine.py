@@ -12,6 +12,7 @@ Modes:
 import datetime as dt
 import logging
 import time
+from decimal import Decimal
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -23,7 +24,8 @@ from customers.models import DetectionRun
 
 logger = logging.getLogger(__name__)
 
-LOCK_KEY = 730002  # pg_advisory_xact_lock key of detection runs (imports use 730001)
+LOCK_KEY = 730002  # pg_advisory_xact_lock key of detection runs
+IMPORT_LOCK_KEY = 730001  # the imports' key (customers.services.imports)
 SUMMARY_KEYS = (
     "scanned",
     "figures_updated",
@@ -59,7 +61,9 @@ def run_detection(
         with transaction.atomic():
             if q.is_postgres():
                 with connection.cursor() as cursor:
+                    # Imports wait too: a purchase committed mid-run must not lose its stale mark.
                     cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
+                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK_KEY])
             run.mode = _choose_mode(as_of, today, full, dry_run)
             run.metrics_current = run.mode != DetectionRun.Mode.AS_OF
             run.summary = _detect(run, q.Windows(as_of))
@@ -110,12 +114,13 @@ def _detect(run: DetectionRun, windows: q.Windows) -> dict:
     if scope == "all":
         for statement in q.cancellations_sql():
             _execute(statement, params)
-    summary["figures_updated"] = _execute(q.write_figures_sql(scope), params)
+    if scope == "stale":
+        for statement in q.stale_table_sql():
+            _execute(statement, {})
+    summary["figures_updated"] = sum(_execute(statement, params) for statement in q.write_figures_sql(scope))
     previous = latest_run()
-    previous_cuts = previous.summary.get("rfm_cuts") if previous and scope == "stale" else None
-    summary["rfm_updated"], summary["rfm_cuts"] = score_rfm(
-        only_as_of=windows.as_of if scope == "stale" else None, previous_cuts=previous_cuts
-    )
+    previous_cuts = (previous.summary.get("rfm_cuts") or None) if previous and scope == "stale" else None
+    summary["rfm_updated"], summary["rfm_cuts"] = score_rfm(previous_cuts=previous_cuts)
     evaluation, positional = evaluation_sql(current_rules())
     _execute("DROP TABLE IF EXISTS detect_changes", {})
     won_at = (
@@ -171,7 +176,8 @@ def _close_events_sql() -> str:
         "status_changed_at = %(now)s FROM detect_changes ch "
         "WHERE customers_defectionevent.customer_id = ch.id AND ch.rule = 'won_back' "
         "AND customers_defectionevent.status <> 'recovered' AND customers_defectionevent.id = ("
-        "SELECT max(e2.id) FROM customers_defectionevent e2 WHERE e2.customer_id = ch.id)"
+        "SELECT e2.id FROM customers_defectionevent e2 WHERE e2.customer_id = ch.id "
+        "ORDER BY e2.as_of DESC, e2.id DESC LIMIT 1)"
     )
 
 
@@ -222,15 +228,28 @@ def _open_events_sql() -> str:
     )
 
 
-def score_rfm(*, only_as_of: dt.date | None = None, previous_cuts: dict | None = None) -> tuple[int, dict]:
+def _aware(value) -> dt.datetime:
+    """SQLite hands back naive UTC datetimes (or their text); PostgreSQL aware ones."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def score_rfm(*, previous_cuts: dict | None = None) -> tuple[int, dict]:
     """R, F and M scores 1–5 by quintile across the customers who ever bought: the cut points are
     the 20/40/60/80th percentiles (ties share a score); only rows whose scores change are written.
-    When the cut points are those of the previous run, only the customers whose figures were
-    recomputed as of `only_as_of` can change, so only they are scored. Returns the rows written
-    and the cut points (as JSON)."""
+    With `previous_cuts` (a nightly run) the last cut points are kept and only the customers whose
+    figures were just recomputed (detect_stale) are scored: a night's purchases hardly move the
+    quintiles, and the weekly full run sets them afresh. Returns the rows written and the cuts."""
     dimensions = {"r_score": "last_purchase_at", "f_score": "orders_365d", "m_score": "revenue_365d"}
     with connection.cursor() as cursor:
-        if q.is_postgres():
+        if previous_cuts:
+            cuts = {
+                "r_score": [dt.datetime.fromisoformat(value) for value in previous_cuts["r_score"]],
+                "f_score": [int(value) for value in previous_cuts["f_score"]],
+                "m_score": [Decimal(value) for value in previous_cuts["m_score"]],
+            }
+        elif q.is_postgres():
             parts = ", ".join(
                 f"percentile_disc(ARRAY[0.2, 0.4, 0.6, 0.8]) WITHIN GROUP (ORDER BY {column})"
                 for column in dimensions.values()
@@ -253,7 +272,11 @@ def score_rfm(*, only_as_of: dt.date | None = None, previous_cuts: dict | None =
                     cuts[score].append(row[0] if row else None)
         if cuts["r_score"] is None or None in cuts["r_score"]:
             return 0, {}
-        as_json = {score: [str(value) for value in values] for score, values in cuts.items()}
+        as_json = {
+            "r_score": [_aware(value).isoformat() for value in cuts["r_score"]],
+            "f_score": [int(value) for value in cuts["f_score"]],
+            "m_score": [str(value) for value in cuts["m_score"]],
+        }
         params, expressions = {}, {}
         for score, column in dimensions.items():
             terms = []
@@ -264,8 +287,7 @@ def score_rfm(*, only_as_of: dt.date | None = None, previous_cuts: dict | None =
         distinct = "IS DISTINCT FROM" if q.is_postgres() else "IS NOT"
         sets = ", ".join(f"{score} = {expr}" for score, expr in expressions.items())
         changed = " OR ".join(f"{score} {distinct} ({expr})" for score, expr in expressions.items())
-        if only_as_of is not None and previous_cuts == as_json:
-            changed = f"metrics_as_of = %(only_as_of)s AND ({changed})"
-            params["only_as_of"] = only_as_of if q.is_postgres() else only_as_of.isoformat()
+        if previous_cuts:
+            changed = f"id IN (SELECT id FROM detect_stale) AND ({changed})"
         cursor.execute(f"UPDATE customers_customer SET {sets} WHERE {changed}", params)
         return cursor.rowcount, as_json

@@ -97,12 +97,10 @@ PURCHASE = "t.kind = 'purchase'"
 
 def _sources(scope: str) -> str:
     """The purchases to read: every customer's ("all") or only those of customers whose figures
-    are stale ("stale", a nested loop over the covering (customer, time) index)."""
+    are stale ("stale": the ids in the temporary table detect_stale, a nested loop over the
+    covering (customer, time) index)."""
     if scope == "stale":
-        return (
-            "customers_customer s JOIN customers_transaction t ON t.customer_id = s.id "
-            "WHERE s.metrics_stale AND t.occurred_at < %(cut)s"
-        )
+        return "detect_stale s JOIN customers_transaction t ON t.customer_id = s.id WHERE t.occurred_at < %(cut)s"
     return "customers_transaction t WHERE t.occurred_at < %(cut)s"
 
 
@@ -111,7 +109,7 @@ def figures_query(scope: str) -> str:
     windows and the median gap between purchases (days). One pass over the purchases."""
     previous_purchase = (
         "max(t.occurred_at) FILTER (WHERE t.kind = 'purchase') OVER ("
-        "PARTITION BY t.customer_id ORDER BY t.occurred_at, t.id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)"
+        "PARTITION BY t.customer_id ORDER BY t.occurred_at ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)"
     )
     gap = f"CASE WHEN {PURCHASE} THEN {days_between('t.occurred_at', previous_purchase)} END"
     inner = f"SELECT t.customer_id, t.occurred_at, t.kind, {SIGNED} AS signed, {gap} AS gap FROM {_sources(scope)}"
@@ -169,11 +167,24 @@ def annual_value(revenue: str, first: str, last: str) -> str:
     return f"round(CAST({greatest(f'coalesce({revenue}, 0)', '0')} / {greatest(years, '1.0')} AS numeric), 2)"
 
 
-def write_figures_sql(scope: str) -> str:
-    """Writes the figures of the customers in scope (all, or the stale ones), only where they
-    change; customers without purchases before the cut get empty figures."""
+def stale_table_sql() -> list[str]:
+    """The customers whose figures are stale, in a small analysed temporary table, so that the
+    planner reads their purchases through the index instead of scanning the whole table."""
+    statements = [
+        "DROP TABLE IF EXISTS detect_stale",
+        "CREATE TEMP TABLE detect_stale AS SELECT id FROM customers_customer WHERE metrics_stale",
+    ]
+    return statements + (["ANALYZE detect_stale"] if is_postgres() else [])
+
+
+EMPTY = {"first_purchase_at": None, "last_purchase_at": None, "median_gap_days": None}
+
+
+def write_figures_sql(scope: str) -> list[str]:
+    """Writes the figures of the customers in scope (all, or those in detect_stale), only where
+    they change: first those with purchases before the cut, straight from the one-pass aggregate,
+    then the few without any (never bought, or only after the cut), whose figures are empty."""
     values = [*FIGURE_COLUMNS, ("annual_value", annual_value("a.revenue", "a.first_at", "a.last_at"))]
-    where = "WHERE x.metrics_stale" if scope == "stale" else ""
     assignments = ", ".join(f"{column} = m.{column}" for column, _ in values)
     select = ", ".join(f"{expr} AS {column}" for column, expr in values)
     if is_postgres():
@@ -182,12 +193,27 @@ def write_figures_sql(scope: str) -> str:
         changed = f"({old}, c.metrics_stale) IS DISTINCT FROM ({new}, false)"
     else:
         changed = " OR ".join([f"c.{col} IS NOT m.{col}" for col, _ in values] + ["c.metrics_stale"])
-    return (
+    with_purchases = (
         f"UPDATE customers_customer AS c SET {assignments}, metrics_as_of = %(as_of)s, metrics_stale = false "
-        f"FROM (SELECT x.id, {select} FROM customers_customer x "
-        f"LEFT JOIN ({figures_query(scope)}) a ON a.customer_id = x.id {where}) m "
+        f"FROM (SELECT a.customer_id AS id, {select} FROM ({figures_query(scope)}) a) m "
         f"WHERE c.id = m.id AND ({changed})"
     )
+    empty = {column: ("NULL" if column in EMPTY else "0") for column, _ in values}
+    differs = " OR ".join(
+        f"c.{column} IS NOT NULL" if value == "NULL" else f"c.{column} <> 0" for column, value in empty.items()
+    )
+    in_scope = (
+        "c.id IN (SELECT id FROM detect_stale)"
+        if scope == "stale"
+        else ("(c.first_purchase_at IS NULL OR c.first_purchase_at >= %(cut)s)")
+    )
+    without_purchases = (
+        f"UPDATE customers_customer AS c SET {', '.join(f'{k} = {v}' for k, v in empty.items())}, "
+        f"metrics_as_of = %(as_of)s, metrics_stale = false WHERE {in_scope} AND ({differs} OR c.metrics_stale) "
+        f"AND NOT EXISTS (SELECT 1 FROM customers_transaction t WHERE t.customer_id = c.id "
+        f"AND t.occurred_at < %(cut)s)"
+    )
+    return [with_purchases, without_purchases]
 
 
 def cancellations_sql() -> list[str]:

@@ -52,15 +52,18 @@ def test_the_figures_are_computed_from_the_purchases():
     assert not c.metrics_stale
 
 
-def test_new_purchases_rescore_only_their_customers_while_the_cut_points_hold():
+def test_the_nightly_run_scores_new_figures_against_the_last_cut_points_and_a_full_run_moves_them():
     seg = segment(at_risk=1000, defected=2000)
     customers = [customer_buying(seg, *range(10, 10 + 5 * (i + 1), 5)) for i in range(10)]
     first_cuts = detect().summary["rfm_cuts"]
-    buy(customers[0], days_ago(0))  # one more order: the F cut points stay, one customer rescored
-    run = detect()
-    assert run.summary["rfm_cuts"] == first_cuts
-    assert run.summary["rfm_updated"] == 1
-    assert Customer.objects.get(pk=customers[0].pk).r_score == 5
+    for _ in range(20):  # the smallest buyer becomes the biggest
+        buy(customers[0], days_ago(0))
+    nightly = detect()
+    assert nightly.summary["rfm_cuts"] == first_cuts
+    assert nightly.summary["rfm_updated"] == 1
+    assert Customer.objects.values_list("r_score", "f_score").get(pk=customers[0].pk) == (5, 5)
+    full = detect(full=True)
+    assert full.summary["rfm_cuts"]["f_score"] != first_cuts["f_score"]
 
 
 def test_rfm_scores_rank_customers_by_quintile():
