@@ -359,7 +359,8 @@ def seed_demo(*, size: int = DEFAULT_SIZE, if_empty: bool = False, now: dt.datet
 
 def replay_detection(*, months: int) -> None:
     """Runs detection as of the end of each of the last `months` months and then today, so the
-    demo opens with statuses, status histories and defection events spread over time."""
+    demo opens with statuses, status histories and defection events spread over time, and a
+    backtest of the rules over the past year."""
     from customers.detection.engine import run_detection  # detection builds on this app's models
 
     today = timezone.localdate()
@@ -371,6 +372,12 @@ def replay_detection(*, months: int) -> None:
     for day in reversed(days):
         run_detection(as_of=day, trigger="seed_demo")
     run_detection(trigger="seed_demo")
+    # A backtest for the settings page: the last twelve months whose 180-day horizon is over.
+    from customers.detection.backtest import run_backtest
+
+    last_month = (today.replace(day=1) - dt.timedelta(days=200)).replace(day=1)
+    first_month = (last_month - dt.timedelta(days=330)).replace(day=1)
+    run_backtest(from_month=first_month, to_month=last_month, horizon_days=180)
 
 
 def _write_customers(people: list[DemoCustomer], *, users: dict, segments: dict) -> dict[str, int]:

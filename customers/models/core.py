@@ -31,11 +31,13 @@ class DetectionRules(models.Model):
     )
     rhythm_enabled = models.BooleanField(
         _("allow for the customer's own rhythm"),
-        default=True,
-        db_default=True,
+        # Off by default: decided by backtest_detection (docs/detection.md, "Shipped defaults").
+        default=False,
+        db_default=False,
         help_text=_(
             "A customer who usually buys rarely is called defected only after this multiple of their "
-            "usual gap between purchases, if that is longer than the segment's days."
+            "usual gap between purchases, if that is longer than the segment's days. Turn it on where "
+            "the backtest shows it helps."
         ),
     )
     rhythm_multiple = models.DecimalField(

@@ -15,7 +15,7 @@ from django.db.models import Count, Max, Min, Q, Sum
 from django.utils import timezone
 
 from customers.demo import SEED, build_demo
-from customers.models import Customer, DefectionEvent, Interaction, Segment, Transaction
+from customers.models import BacktestRun, Customer, DefectionEvent, Interaction, Segment, Transaction
 from customers.tests.factories import CustomerFactory
 from winback.roles import Role, role_of
 
@@ -126,6 +126,10 @@ def test_some_customers_went_quiet_while_others_bought_within_the_last_month(see
     assert DefectionEvent.objects.filter(status=DefectionEvent.Status.OPEN).count() == (
         Customer.objects.filter(status=Customer.Status.DEFECTED).count()
     )
+    # ... and backtested the rules over the past year, for the settings page.
+    backtest = BacktestRun.objects.get()
+    assert len(backtest.result["months"]) == 12
+    assert all(month["complete"] for month in backtest.result["months"])
 
 
 def test_it_records_complaints_cancellations_and_open_requests_with_due_dates(seeded):
@@ -196,8 +200,9 @@ def test_it_prints_the_counts_the_users_with_their_roles_and_the_demo_password(s
 
 
 def test_it_writes_in_bulk_rather_than_once_per_customer(db, django_assert_max_num_queries):
-    # About 80 for the data, plus a constant ~20 for each of the 7 detection runs of the replay.
-    with django_assert_max_num_queries(230):
+    # About 80 for the data, a constant ~25 for each of the 7 detection runs of the replay, and
+    # one per month for the backtest.
+    with django_assert_max_num_queries(280):
         seed("--customers", "300")
 
 
