@@ -51,13 +51,15 @@ check-deploy: install
 pytest: install
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-## make bench: the import benchmark at full size (1M customers, 20M transactions; see bench/README.md)
+## make bench: the import and detection benchmarks at full size (1M customers, 20M transactions; see bench/README.md)
 bench: install services
 	$(PY) bench/import_bench.py --customers 1000000 --transactions 20000000
+	$(PY) bench/detect_bench.py --customers 1000000 --transactions 20000000
 
 # The benchmarks at a tiny size, so they keep working (real figures: see bench/README.md).
 bench-tiny: install
 	$(PY) bench/import_bench.py --transactions 2000 --customers 200
+	$(PY) bench/detect_bench.py --transactions 2000 --customers 200 --new-transactions 500
 
 clean:
 	rm -rf var db.sqlite3 $(VENV)

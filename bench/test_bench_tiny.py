@@ -106,3 +106,26 @@ def test_transactions_are_written_in_chunks_without_changing_the_rows(tmp_path):
     assert rows == 1_001
     assert len(lines) == 1_002
     assert lines[-1].split(",")[3] == "T000001001"
+
+
+def test_the_detection_bench_writes_new_purchases_of_existing_customers_within_the_day(tmp_path):
+    from bench.detect_bench import write_new_transactions
+
+    start = dt.datetime(2026, 3, 1, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+    end = start + dt.timedelta(hours=10)
+    path = tmp_path / "new.csv"
+    write_new_transactions(path, customers=CUSTOMERS, rows=1_000, start=start, end=end)
+    with path.open(encoding="utf-8", newline="") as f:
+        header, *rows = list(csv.reader(f))
+    assert header == ["customer_id", "occurred_at", "amount", "external_id", "kind"]
+    assert len(rows) == 1_000
+    assert {int(row[0][1:]) for row in rows} <= set(range(1, CUSTOMERS + 1))
+    assert all(re.fullmatch(r"C\d{7}", row[0]) for row in rows)
+    times = [dt.datetime.fromisoformat(row[1]) for row in rows]
+    assert all(start <= moment < end for moment in times)
+    assert times == sorted(times)
+    assert all(re.fullmatch(r"[1-9]\d*\.\d\d", row[2]) for row in rows)
+    # Ids the generated files never use, so the import adds every row.
+    assert len({row[3] for row in rows}) == 1_000
+    assert all(row[3].startswith("N") for row in rows)
+    assert {row[4] for row in rows} == {"purchase"}

@@ -8,7 +8,8 @@ For each customer, from the kept-current columns (no purchases are read):
 - no purchase for the defected days — or, with the rhythm rule, for the multiple of the
   customer's median gap between purchases if that is longer → defected (passive);
 - no purchase for the at-risk days, or the order rate of the last 90 days fell by the set share
-  against the 365 days before (customers with enough orders) → at risk;
+  against the 365 days before (customers with enough orders, not won back within those 90 days:
+  a comeback after a long absence always looks like a low rate) → at risk;
 - at risk but none of that any more → active again (won back, if they once were).
 """
 
@@ -95,7 +96,8 @@ def evaluation_sql(rules: list[Rule]) -> tuple[str, list]:
               OR c.dismissed_until < %(as_of)s)) AS cancelled,
         (c.dismissed_until IS NOT NULL AND c.dismissed_until >= %(as_of)s) AS dismissed,
         (c.order_count >= r.rate_drop_min_orders AND c.orders_90d_base > 0
-         AND c.orders_90d * 365.0 <= (100 - r.rate_drop_percent) / 100.0 * c.orders_90d_base * 90.0) AS rate_drop,
+         AND c.orders_90d * 365.0 <= (100 - r.rate_drop_percent) / 100.0 * c.orders_90d_base * 90.0
+         AND (c.won_back_at IS NULL OR c.won_back_at < %(w90)s)) AS rate_drop,
         (c.last_purchase_at IS NOT NULL AND c.defection_activity_at IS NOT NULL
          AND c.last_purchase_at > c.defection_activity_at) AS bought_since
       FROM customers_customer c

@@ -74,8 +74,8 @@ def days_since(column: str) -> str:
 
 
 def days_between(later: str, earlier: str) -> str:
-    if is_postgres():
-        return f"(extract(epoch FROM {later} - {earlier}) / 86400.0)"
+    if is_postgres():  # date_part is double precision; extract() is numeric (and slower) since PG 14
+        return f"(date_part('epoch', {later} - {earlier}) / 86400.0)"
     return f"(julianday({later}) - julianday({earlier}))"
 
 

@@ -179,6 +179,21 @@ def test_a_won_back_customer_who_goes_quiet_again_relapses():
     assert DefectionEvent.objects.filter(customer=customer).count() == 2
 
 
+def test_a_comeback_is_not_flagged_for_its_low_recent_order_rate_by_the_next_run():
+    # Monthly for a year, then 130 days of silence: defected. One purchase today wins them back;
+    # their last 90 days (1 order) look like a drop against the year before (12), but the next
+    # run must leave the fresh win-back alone, as a repeated run changes nothing.
+    customer = customer_buying(segment(drop=50, min_orders=4), *[130 + 30 * i for i in range(12)])
+    detect(as_of=days_ago(1))
+    assert status_of(customer) == "defected"
+    buy(customer, days_ago(0))
+    detect()
+    assert status_of(customer) == "won_back"
+    again = detect()
+    assert status_of(customer) == "won_back"
+    assert again.summary["newly_at_risk"] == 0
+
+
 def test_an_at_risk_customer_who_buys_again_is_active_again():
     customer = customer_buying(segment(), 70)
     detect(as_of=days_ago(1))
