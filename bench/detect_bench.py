@@ -46,12 +46,12 @@ from bench.harness import (  # noqa: E402
     configure_django,
     copy_transactions,
     dedicated_database,
-    drop_database,
     ensure_data,
     load_customers,
     pg_settings,
     print_settings,
     recreate_database,
+    release_database,
     save_template,
     setup_django,
 )
@@ -125,14 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\ncode: {version}, detection code fingerprint {fingerprint}")
         print_settings(pg_settings(args.database_url, SETTINGS_SHOWN + EXTRA_SETTINGS))
     finally:
-        if args.keep:
-            print(f"\nkept database {database}")
-        else:
-            with contextlib.suppress(Exception):  # Django may not be set up if something failed early
-                from django.db import connections
-
-                connections.close_all()
-            drop_database(args.database_url, database)
+        release_database(args.database_url, database, keep=args.keep)
     if failures:
         print("\nFAILED: " + "; ".join(failures), file=sys.stderr)
         return 1

@@ -96,6 +96,18 @@ def drop_database(url: str, database: str) -> None:
     print(f"\ndropped database {database}")
 
 
+def release_database(url: str, database: str, *, keep: bool) -> None:
+    """The end of a benchmark: keep the database (--keep) or close Django's connections and drop it."""
+    if keep:
+        print(f"\nkept database {database}")
+        return
+    with contextlib.suppress(Exception):  # Django may not be set up if something failed early
+        from django.db import connections
+
+        connections.close_all()
+    drop_database(url, database)
+
+
 def configure_django(url: str) -> None:
     os.environ["DJANGO_SETTINGS_MODULE"] = "winback.settings.local"
     os.environ["DATABASE_URL"] = url

@@ -11,7 +11,6 @@ It prints the figures, the ratio product/baseline and the PostgreSQL settings in
 """
 
 import argparse
-import contextlib
 import io
 import os
 import sys
@@ -28,13 +27,13 @@ from bench.harness import (  # noqa: E402
     copy_transactions,
     count_rows,
     dedicated_database,
-    drop_database,
     ensure_data,
     has_command,
     load_customers,
     pg_settings,
     print_settings,
     recreate_database,
+    release_database,
     setup_django,
     warm_page_cache,
 )
@@ -84,14 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         report(results, pg_settings(args.database_url), baseline_only=args.baseline_only)
     finally:
-        if args.keep:
-            print(f"\nkept database {database}")
-        else:
-            with contextlib.suppress(Exception):  # Django may not be set up if something failed early
-                from django.db import connections
-
-                connections.close_all()
-            drop_database(args.database_url, database)
+        release_database(args.database_url, database, keep=args.keep)
     return 1 if failed else 0
 
 

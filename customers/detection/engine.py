@@ -67,9 +67,10 @@ def run_detection(
                     # The statements look expensive to the planner (millions of rows), but JIT
                     # compilation only added ~0.6 s to each of them in the benchmark.
                     cursor.execute("SET LOCAL jit = off")
-            run.mode = _choose_mode(as_of, today, full, dry_run)
+            previous = latest_run()
+            run.mode = _choose_mode(previous, as_of, today, full, dry_run)
             run.metrics_current = run.mode != DetectionRun.Mode.AS_OF
-            run.summary = _detect(run, q.Windows(as_of))
+            run.summary = _detect(run, q.Windows(as_of), previous)
             run.seconds = round(time.monotonic() - started, 3)
             run.summary["seconds"] = run.seconds
             run.status, run.finished_at = DetectionRun.Status.DONE, timezone.now()
@@ -87,8 +88,7 @@ def run_detection(
     return run
 
 
-def _choose_mode(as_of: dt.date, today: dt.date, full: bool, dry_run: bool) -> str:
-    previous = latest_run()
+def _choose_mode(previous: DetectionRun | None, as_of: dt.date, today: dt.date, full: bool, dry_run: bool) -> str:
     if previous and as_of < previous.as_of and not dry_run:
         raise DetectionError(
             _(
@@ -110,7 +110,7 @@ def _execute(sql: str, params: dict) -> int:
         return cursor.rowcount
 
 
-def _detect(run: DetectionRun, windows: q.Windows) -> dict:
+def _detect(run: DetectionRun, windows: q.Windows, previous: DetectionRun | None) -> dict:
     params = {**windows.params(), "now": q.db_time(timezone.now()), "run_id": run.pk}
     scope = "stale" if run.mode == DetectionRun.Mode.NIGHTLY else "all"
     summary = dict.fromkeys(SUMMARY_KEYS, 0)
@@ -121,7 +121,6 @@ def _detect(run: DetectionRun, windows: q.Windows) -> dict:
         for statement in q.stale_table_sql():
             _execute(statement, {})
     summary["figures_updated"] = sum(_execute(statement, params) for statement in q.write_figures_sql(scope))
-    previous = latest_run()
     previous_cuts = (previous.summary.get("rfm_cuts") or None) if previous and scope == "stale" else None
     summary["rfm_updated"], summary["rfm_cuts"] = score_rfm(previous_cuts=previous_cuts)
     evaluation, positional = evaluation_sql(current_rules())

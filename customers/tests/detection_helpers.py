@@ -57,9 +57,7 @@ def cancel(customer: Customer, day: dt.date) -> Interaction:
     return interaction
 
 
-def detect(**kwargs):
-    run = run_detection(**kwargs)
-    return run
+detect = run_detection
 
 
 def status_of(customer: Customer) -> str:

@@ -92,3 +92,18 @@ def wait_for(predicate, timeout: float = 60, interval: float = 0.25):
             return value
         time.sleep(interval)
     return predicate()
+
+
+def send_from_another_process(env: dict[str, str], code: str) -> str:
+    """Runs `code` in a fresh Django process (a sender sharing nothing but the services);
+    returns the last line it printed."""
+    sent = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()\n" + code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert sent.returncode == 0, sent.stderr
+    return sent.stdout.strip().splitlines()[-1] if sent.stdout.strip() else ""

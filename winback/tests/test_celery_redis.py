@@ -1,13 +1,10 @@
 """The production queue: a real Celery worker on a real Redis broker and the PostgreSQL test
 database. Marked integration; `make test` provides Redis on 127.0.0.1:6379."""
 
-import subprocess
-import sys
-
 import pytest
 from django.conf import settings
 
-from winback.tests.processes import ROOT, Worker, clean_env
+from winback.tests.processes import Worker, clean_env, send_from_another_process
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -26,19 +23,6 @@ def redis_env() -> dict[str, str]:
             f"{database['PORT'] or 5432}/{database['NAME']}"
         ),
     )
-
-
-def send_from_another_process(env: dict[str, str], code: str) -> str:
-    sent = subprocess.run(
-        [sys.executable, "-c", "import django; django.setup()\n" + code],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert sent.returncode == 0, sent.stderr
-    return sent.stdout.strip().splitlines()[-1] if sent.stdout.strip() else ""
 
 
 def test_a_worker_on_redis_consumes_a_task_sent_by_another_process(tmp_path):

@@ -10,8 +10,6 @@ message per slot through. Marked integration; `make test` provides Redis on 127.
 import datetime as dt
 import json
 import re
-import subprocess
-import sys
 
 import pytest
 import redis
@@ -23,7 +21,7 @@ from customers.models import Customer, DetectionRun
 from customers.tests.detection_helpers import buy, segment
 from customers.tests.factories import CustomerFactory
 from winback.models import JobRun
-from winback.tests.processes import ROOT, Beat, Worker, clean_env, wait_for
+from winback.tests.processes import Beat, Worker, clean_env, send_from_another_process, wait_for
 
 # Committed rows, so the worker and the beats see them. serialized_rollback puts the role groups
 # back before the next such test (committing ensure_roles() after the flush instead would collide
@@ -66,21 +64,11 @@ def test_a_worker_on_redis_runs_detection_sent_by_another_process(tmp_path):
     gone = a_customer_gone_for_200_days()
     env = process_env()
     with Worker(env, tmp_path / "worker.log") as worker:
-        sent = subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                "import django; django.setup()\nfrom customers.tasks import detect_defections_task\n"
-                "print(detect_defections_task.delay(trigger='admin').id)",
-            ],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
+        task_id = send_from_another_process(
+            env,
+            "from customers.tasks import detect_defections_task\n"
+            "print(detect_defections_task.delay(trigger='admin').id)",
         )
-        assert sent.returncode == 0, sent.stderr
-        task_id = sent.stdout.strip().splitlines()[-1]
         finished = wait_for(lambda: JobRun.objects.filter(task_id=task_id, finished_at__isnull=False).first(), 60)
         assert finished is not None, worker.output()
 
