@@ -111,7 +111,14 @@ def _execute(sql: str, params: dict) -> int:
 
 
 def _detect(run: DetectionRun, windows: q.Windows, previous: DetectionRun | None) -> dict:
-    params = {**windows.params(), "now": q.db_time(timezone.now()), "run_id": run.pk}
+    now = timezone.now()
+    # Statuses and events change "as of" the run's day: a replay of a past day dates them at its end.
+    params = {
+        **windows.params(),
+        "now": q.db_time(now),
+        "changed_at": q.db_time(min(now, windows.cut - dt.timedelta(seconds=1))),
+        "run_id": run.pk,
+    }
     scope = "stale" if run.mode == DetectionRun.Mode.NIGHTLY else "all"
     summary = dict.fromkeys(SUMMARY_KEYS, 0)
     if scope == "all":
@@ -175,7 +182,7 @@ def _close_events_sql() -> str:
     """A win-back recovers the customer's latest defection event (open, or closed as lost)."""
     return (
         "UPDATE customers_defectionevent SET status = 'recovered', recovered_at = ch.won_at, "
-        "status_changed_at = %(now)s FROM detect_changes ch "
+        "status_changed_at = %(changed_at)s FROM detect_changes ch "
         "WHERE customers_defectionevent.customer_id = ch.id AND ch.rule = 'won_back' "
         "AND customers_defectionevent.status <> 'recovered' AND customers_defectionevent.id = ("
         "SELECT e2.id FROM customers_defectionevent e2 WHERE e2.customer_id = ch.id "
@@ -185,7 +192,7 @@ def _close_events_sql() -> str:
 
 def _update_customers_sql() -> str:
     return (
-        "UPDATE customers_customer SET status = ch.new_status, status_changed_at = %(now)s, "
+        "UPDATE customers_customer SET status = ch.new_status, status_changed_at = %(changed_at)s, "
         "defection_activity_at = CASE WHEN ch.new_status = 'defected' THEN "
         "(CASE WHEN ch.rule = 'cancellation' THEN ch.last_cancellation_at ELSE ch.last_purchase_at END) "
         "ELSE customers_customer.defection_activity_at END, "
@@ -225,7 +232,7 @@ def _open_events_sql() -> str:
         "lost_revenue, primary_reason, fault, status, status_changed_at, closed_reason, run_id) "
         "SELECT ch.id, CASE WHEN ch.rule = 'cancellation' THEN 'active' ELSE 'passive' END, "
         "ch.won_back_at IS NOT NULL, %(now)s, %(as_of)s, ch.last_purchase_at, ch.annual_value, '', 'unknown', "
-        "'open', %(now)s, '', %(run_id)s FROM detect_changes ch WHERE ch.new_status = 'defected' "
+        "'open', %(changed_at)s, '', %(run_id)s FROM detect_changes ch WHERE ch.new_status = 'defected' "
         "ON CONFLICT (customer_id) WHERE status = 'open' DO NOTHING"
     )
 

@@ -8,6 +8,7 @@ import pytest
 import time_machine
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from customers.detection.engine import SUMMARY_KEYS, DetectionError
 from customers.detection.explain import explain
@@ -134,6 +135,9 @@ def test_a_replay_as_of_a_past_day_ignores_later_purchases():
     c = Customer.objects.get(pk=customer.pk)
     assert (c.status, c.order_count, c.last_purchase_at.date()) == ("defected", 1, days_ago(100))
     assert DefectionEvent.objects.get(customer=customer).as_of == days_ago(10)
+    # The status dates from the replayed day (its end), not from when the replay ran.
+    assert timezone.localtime(c.status_changed_at).date() == days_ago(10)
+    assert c.status_changed_at <= timezone.now()
     # The next run is a full recompute from every purchase: the customer is won back.
     later = detect()
     assert later.mode == DetectionRun.Mode.FULL
