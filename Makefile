@@ -45,6 +45,7 @@ check-deploy: install
 	DJANGO_SETTINGS_MODULE=winback.settings.production \
 	DJANGO_SECRET_KEY='ci-deploy-check-$(shell head -c 48 /dev/urandom | base64 | tr -d "/+=\n")' \
 	DJANGO_ALLOWED_HOSTS=winback.example.com CELERY_BROKER_URL=redis://127.0.0.1:6379/0 \
+	CACHE_URL=redis://127.0.0.1:6379/1 WINBACK_EMAIL_HASH_KEY=ci-deploy-check-hash-key \
 	DATABASE_URL=postgres://winback:winback@127.0.0.1:5432/winback \
 	$(PY) manage.py check --deploy --fail-level WARNING
 

@@ -3,7 +3,9 @@ from django.utils.translation import gettext_lazy as _
 
 
 class SurveysConfig(AppConfig):
-    """Exit surveys (the surveys issue). Downstream of customers; never imports cases."""
-
     name = "surveys"
     verbose_name = _("Surveys")
+
+    def ready(self) -> None:
+        # The customer card panels this app contributes (customers.card_panels).
+        from surveys import card  # noqa: F401

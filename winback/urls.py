@@ -9,6 +9,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("staff/", include("winback.staff_urls")),
     path("", include("customers.urls")),
+    path("", include("surveys.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -10,6 +10,7 @@ from customers.models.detection import (
     Dismissal,
     Fault,
     Reason,
+    ReasonChange,
     StatusChange,
 )
 
@@ -26,6 +27,7 @@ __all__ = [
     "ImportRun",
     "Interaction",
     "Reason",
+    "ReasonChange",
     "Segment",
     "StatusChange",
     "Transaction",

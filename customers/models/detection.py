@@ -221,3 +221,32 @@ class AtRiskDigest(models.Model):
 
     def __str__(self) -> str:
         return f"At-risk digest for {self.manager_id} on {self.day}"
+
+
+class ReasonChange(models.Model):
+    """One confirmation or change of a defection's primary reason and fault by a person (the
+    survey reviewer or the case owner). The latest one is copied onto the event; all are kept."""
+
+    class Source(models.TextChoices):
+        SURVEY_REVIEW = "survey_review", _("Survey review")
+        CASE = "case", _("Win-back case")
+        STAFF = "staff", _("Staff")
+
+    event = models.ForeignKey(DefectionEvent, on_delete=models.CASCADE, related_name="reason_changes")
+    primary_reason = models.CharField(_("primary reason"), max_length=32, choices=Reason.choices, blank=True)
+    fault = models.CharField(_("fault"), max_length=16, choices=Fault.choices, default=Fault.UNKNOWN)
+    source = models.CharField(_("where"), max_length=16, choices=Source.choices)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    changed_at = models.DateTimeField(_("when"), default=timezone.now)
+    note = models.CharField(_("note"), max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        verbose_name = _("reason change")
+        verbose_name_plural = _("reason changes")
+        indexes = [models.Index(fields=["event", "changed_at"], name="reasonchange_event")]
+
+    def __str__(self) -> str:
+        return f"{self.primary_reason or '-'} / {self.fault} on event {self.event_id}"

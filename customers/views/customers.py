@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
-from customers import policy, selectors
+from customers import card_panels, policy, selectors
 from customers.models import Customer
 from winback.roles import is_account_manager
 
@@ -153,5 +153,6 @@ def customer_detail(request, pk: int):
         "can_edit": policy.can_edit_customer(request.user, customer),
         "can_dismiss_alarm": policy.can_dismiss_alarm(request.user, customer),
         "can_log_interaction": policy.can_log_interaction(request.user, customer),
+        "panels": card_panels.panels_for(customer, request.user),
     }
     return render(request, "customers/customer_detail.html", context)

@@ -124,6 +124,15 @@ EMAIL_CONFIG = env.email("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="Winback <winback@example.com>")
 
+# Surveys. The suppression list is keyed on an HMAC of each normalised address with this key; keep
+# it stable (changing it forgets every unsubscribe) and separate from DJANGO_SECRET_KEY in production.
+WINBACK_EMAIL_HASH_KEY = env("WINBACK_EMAIL_HASH_KEY", default=SECRET_KEY)
+# Domain of the Message-IDs of survey mail.
+WINBACK_MESSAGE_ID_DOMAIN = env("WINBACK_MESSAGE_ID_DOMAIN", default="winback.example.com")
+
+# The cache holds rate-limit counters (survey pages); production needs one shared by all processes.
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_AGE = 12 * 3600
 SESSION_COOKIE_HTTPONLY = True

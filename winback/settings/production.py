@@ -7,6 +7,8 @@ DEBUG = False
 SECRET_KEY = env("DJANGO_SECRET_KEY")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
 CELERY_BROKER_URL = env("CELERY_BROKER_URL")
+CACHES = {"default": env.cache("CACHE_URL")}  # shared (Redis), for rate limits across workers
+WINBACK_EMAIL_HASH_KEY = env("WINBACK_EMAIL_HASH_KEY")
 
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
 if env.bool("DJANGO_BEHIND_TLS_PROXY", default=True):

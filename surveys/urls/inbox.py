@@ -1,0 +1,3 @@
+"""inbox URLs (filled in by the surveys work)."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""public URLs (filled in by the surveys work)."""
+
+urlpatterns = []
