@@ -257,6 +257,6 @@ def test_the_card_runs_a_bounded_number_of_queries(manager_client, manager, djan
 def test_more_than_fifty_interactions_are_counted_within_the_budget(manager_client, django_assert_max_num_queries):
     customer = CustomerFactory()
     InteractionFactory.create_batch(52, customer=customer)
-    with django_assert_max_num_queries(15)  # 13, plus 1 per surveys card panel:
+    with django_assert_max_num_queries(15):  # 13, plus 1 per surveys card panel
         html = _card(manager_client, customer)
     assert "Showing the latest 50 of 52 interactions." in html
