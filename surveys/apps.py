@@ -8,4 +8,4 @@ class SurveysConfig(AppConfig):
 
     def ready(self) -> None:
         # The customer card panels this app contributes (customers.card_panels).
-        from surveys import card  # noqa: F401
+        from surveys import card, card_deliverability  # noqa: F401

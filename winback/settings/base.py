@@ -95,6 +95,7 @@ LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("ru", "Русский"), ("bg", "Български"), ("pl", "Polski")]
 TIME_ZONE = env("WINBACK_TIME_ZONE", default="Europe/Berlin")
 USE_I18N = True
+LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_TZ = True
 WINBACK_CURRENCY = env("WINBACK_CURRENCY", default="EUR")
 WINBACK_COMPANY_NAME = env("WINBACK_COMPANY_NAME", default="Winback demo company")
