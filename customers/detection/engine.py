@@ -12,12 +12,12 @@ Modes:
 import datetime as dt
 import logging
 import time
-from decimal import Decimal
 
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from customers.detection import figures
 from customers.detection import sql as q
 from customers.detection.rules import RULE_CASE, current_rules, evaluation_sql, named
 from customers.models import DetectionRun
@@ -82,6 +82,9 @@ def run_detection(
         run.seconds = round(time.monotonic() - started, 3)
         run.save()
         raise
+    finally:
+        if not connection.in_atomic_block:
+            figures.drop_parts(run.pk)
     if dry_run:  # the transaction (and the run's own update) was rolled back: record the outcome
         run.save()
     logger.info("detection run %s as of %s (%s): %s", run.pk, as_of, run.mode, run.summary)
@@ -127,9 +130,14 @@ def _detect(run: DetectionRun, windows: q.Windows, previous: DetectionRun | None
     if scope == "stale":
         for statement in q.stale_table_sql():
             _execute(statement, {})
-    summary["figures_updated"] = sum(_execute(statement, params) for statement in q.write_figures_sql(scope))
+    summary["figure_connections"] = figures.fill_figures(params, scope, run.pk)
     previous_cuts = (previous.summary.get("rfm_cuts") or None) if previous and scope == "stale" else None
-    summary["rfm_updated"], summary["rfm_cuts"] = score_rfm(previous_cuts=previous_cuts)
+    cuts = figures.rfm_cuts(scope, previous_cuts)
+    summary["rfm_cuts"] = figures.cuts_as_json(cuts)
+    write_params = dict(params)
+    summary["figures_updated"] = sum(
+        _execute(statement, write_params) for statement in figures.write_figures_sql(scope, cuts, write_params)
+    )
     evaluation, positional = evaluation_sql(current_rules())
     _execute("DROP TABLE IF EXISTS detect_changes", {})
     won_at = (
@@ -151,6 +159,7 @@ def _detect(run: DetectionRun, windows: q.Windows, previous: DetectionRun | None
     _execute(_history_sql(), params)
     summary["events_opened"] = _execute(_open_events_sql(), params)
     _execute("DROP TABLE detect_changes", {})
+    _execute(f"DROP TABLE {figures.TABLE}", {})
     return summary
 
 
@@ -235,68 +244,3 @@ def _open_events_sql() -> str:
         "'open', %(changed_at)s, '', %(run_id)s FROM detect_changes ch WHERE ch.new_status = 'defected' "
         "ON CONFLICT (customer_id) WHERE status = 'open' DO NOTHING"
     )
-
-
-def _aware(value) -> dt.datetime:
-    """SQLite hands back naive UTC datetimes (or their text); PostgreSQL aware ones."""
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
-def score_rfm(*, previous_cuts: dict | None = None) -> tuple[int, dict]:
-    """R, F and M scores 1–5 by quintile across the customers who ever bought: the cut points are
-    the 20/40/60/80th percentiles (ties share a score); only rows whose scores change are written.
-    With `previous_cuts` (a nightly run) the last cut points are kept and only the customers whose
-    figures were just recomputed (detect_stale) are scored: a night's purchases hardly move the
-    quintiles, and the weekly full run sets them afresh. Returns the rows written and the cuts."""
-    dimensions = {"r_score": "last_purchase_at", "f_score": "orders_365d", "m_score": "revenue_365d"}
-    with connection.cursor() as cursor:
-        if previous_cuts:
-            cuts = {
-                "r_score": [dt.datetime.fromisoformat(value) for value in previous_cuts["r_score"]],
-                "f_score": [int(value) for value in previous_cuts["f_score"]],
-                "m_score": [Decimal(value) for value in previous_cuts["m_score"]],
-            }
-        elif q.is_postgres():
-            parts = ", ".join(
-                f"percentile_disc(ARRAY[0.2, 0.4, 0.6, 0.8]) WITHIN GROUP (ORDER BY {column})"
-                for column in dimensions.values()
-            )
-            cursor.execute(f"SELECT {parts} FROM customers_customer WHERE last_purchase_at IS NOT NULL")
-            cuts = dict(zip(dimensions, cursor.fetchone(), strict=True))
-        else:
-            cursor.execute("SELECT count(*) FROM customers_customer WHERE last_purchase_at IS NOT NULL")
-            total = cursor.fetchone()[0]
-            cuts = {}
-            for score, column in dimensions.items():
-                cuts[score] = []
-                for share in (0.2, 0.4, 0.6, 0.8):
-                    cursor.execute(
-                        f"SELECT {column} FROM customers_customer WHERE last_purchase_at IS NOT NULL "
-                        f"ORDER BY {column} LIMIT 1 OFFSET %s",
-                        [max(int(total * share + 0.999999) - 1, 0)],
-                    )
-                    row = cursor.fetchone()
-                    cuts[score].append(row[0] if row else None)
-        if cuts["r_score"] is None or None in cuts["r_score"]:
-            return 0, {}
-        as_json = {
-            "r_score": [_aware(value).isoformat() for value in cuts["r_score"]],
-            "f_score": [int(value) for value in cuts["f_score"]],
-            "m_score": [str(value) for value in cuts["m_score"]],
-        }
-        params, expressions = {}, {}
-        for score, column in dimensions.items():
-            terms = []
-            for index, value in enumerate(cuts[score]):
-                params[f"{score}_{index}"] = q.db_time(value) if score == "r_score" else value
-                terms.append(f"CASE WHEN {column} > %({score}_{index})s THEN 1 ELSE 0 END")
-            expressions[score] = f"CASE WHEN last_purchase_at IS NULL THEN NULL ELSE 1 + {' + '.join(terms)} END"
-        distinct = "IS DISTINCT FROM" if q.is_postgres() else "IS NOT"
-        sets = ", ".join(f"{score} = {expr}" for score, expr in expressions.items())
-        changed = " OR ".join(f"{score} {distinct} ({expr})" for score, expr in expressions.items())
-        if previous_cuts:
-            changed = f"id IN (SELECT id FROM detect_stale) AND ({changed})"
-        cursor.execute(f"UPDATE customers_customer SET {sets} WHERE {changed}", params)
-        return cursor.rowcount, as_json

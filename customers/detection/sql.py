@@ -95,16 +95,18 @@ SIGNED = "CASE WHEN t.kind = 'refund' THEN -t.amount ELSE t.amount END"
 PURCHASE = "t.kind = 'purchase'"
 
 
-def _sources(scope: str) -> str:
+def _sources(scope: str, id_range: bool = False) -> str:
     """The purchases to read: every customer's ("all") or only those of customers whose figures
     are stale ("stale": the ids in the temporary table detect_stale, a nested loop over the
-    covering (customer, time) index)."""
+    covering (customer, time) index). With `id_range`, only customers from %(id_from)s up to
+    (not including) %(id_to)s."""
     if scope == "stale":
         return "detect_stale s JOIN customers_transaction t ON t.customer_id = s.id WHERE t.occurred_at < %(cut)s"
-    return "customers_transaction t WHERE t.occurred_at < %(cut)s"
+    limit = " AND t.customer_id >= %(id_from)s AND t.customer_id < %(id_to)s" if id_range else ""
+    return f"customers_transaction t WHERE t.occurred_at < %(cut)s{limit}"
 
 
-def figures_query(scope: str) -> str:
+def figures_query(scope: str, id_range: bool = False) -> str:
     """One row per customer with purchases before the cut: lifetime figures, the trailing
     windows and the median gap between purchases (days). One pass over the purchases."""
     previous_purchase = (
@@ -112,7 +114,8 @@ def figures_query(scope: str) -> str:
         "PARTITION BY t.customer_id ORDER BY t.occurred_at ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)"
     )
     gap = f"CASE WHEN {PURCHASE} THEN {days_between('t.occurred_at', previous_purchase)} END"
-    inner = f"SELECT t.customer_id, t.occurred_at, t.kind, {SIGNED} AS signed, {gap} AS gap FROM {_sources(scope)}"
+    columns = f"t.customer_id, t.occurred_at, t.kind, {SIGNED} AS signed, {gap} AS gap"
+    inner = f"SELECT {columns} FROM {_sources(scope, id_range)}"
     aggregates = (
         "min(t.occurred_at) FILTER (WHERE t.kind = 'purchase') AS first_at, "
         "max(t.occurred_at) FILTER (WHERE t.kind = 'purchase') AS last_at, "
@@ -178,42 +181,6 @@ def stale_table_sql() -> list[str]:
 
 
 EMPTY = {"first_purchase_at": None, "last_purchase_at": None, "median_gap_days": None}
-
-
-def write_figures_sql(scope: str) -> list[str]:
-    """Writes the figures of the customers in scope (all, or those in detect_stale), only where
-    they change: first those with purchases before the cut, straight from the one-pass aggregate,
-    then the few without any (never bought, or only after the cut), whose figures are empty."""
-    values = [*FIGURE_COLUMNS, ("annual_value", annual_value("a.revenue", "a.first_at", "a.last_at"))]
-    assignments = ", ".join(f"{column} = m.{column}" for column, _ in values)
-    select = ", ".join(f"{expr} AS {column}" for column, expr in values)
-    if is_postgres():
-        old = ", ".join(f"c.{column}" for column, _ in values)
-        new = ", ".join(f"m.{column}" for column, _ in values)
-        changed = f"({old}, c.metrics_stale) IS DISTINCT FROM ({new}, false)"
-    else:
-        changed = " OR ".join([f"c.{col} IS NOT m.{col}" for col, _ in values] + ["c.metrics_stale"])
-    with_purchases = (
-        f"UPDATE customers_customer AS c SET {assignments}, metrics_as_of = %(as_of)s, metrics_stale = false "
-        f"FROM (SELECT a.customer_id AS id, {select} FROM ({figures_query(scope)}) a) m "
-        f"WHERE c.id = m.id AND ({changed})"
-    )
-    empty = {column: ("NULL" if column in EMPTY else "0") for column, _ in values}
-    differs = " OR ".join(
-        f"c.{column} IS NOT NULL" if value == "NULL" else f"c.{column} <> 0" for column, value in empty.items()
-    )
-    in_scope = (
-        "c.id IN (SELECT id FROM detect_stale)"
-        if scope == "stale"
-        else ("(c.first_purchase_at IS NULL OR c.first_purchase_at >= %(cut)s)")
-    )
-    without_purchases = (
-        f"UPDATE customers_customer AS c SET {', '.join(f'{k} = {v}' for k, v in empty.items())}, "
-        f"metrics_as_of = %(as_of)s, metrics_stale = false WHERE {in_scope} AND ({differs} OR c.metrics_stale) "
-        f"AND NOT EXISTS (SELECT 1 FROM customers_transaction t WHERE t.customer_id = c.id "
-        f"AND t.occurred_at < %(cut)s)"
-    )
-    return [with_purchases, without_purchases]
 
 
 def cancellations_sql() -> list[str]:

@@ -125,6 +125,10 @@ EMAIL_CONFIG = env.email("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="Winback <winback@example.com>")
 
+# Detection computes everyone's figures on two connections when the purchases table has at least
+# this many rows (estimated); the second connection sees committed data only.
+WINBACK_DETECTION_PARALLEL_MIN_TRANSACTIONS = env.int("WINBACK_DETECTION_PARALLEL_MIN_TRANSACTIONS", default=2_000_000)
+
 # Surveys. The suppression list is keyed on an HMAC of each normalised address with this key; keep
 # it stable (changing it forgets every unsubscribe) and separate from DJANGO_SECRET_KEY in production.
 WINBACK_EMAIL_HASH_KEY = env("WINBACK_EMAIL_HASH_KEY", default=SECRET_KEY)
