@@ -18,6 +18,7 @@ import pyarrow.csv as pa_csv
 from django.db import connection
 
 from customers import orm_loader
+from customers.detection.sql import annual_value
 from customers.importers import RowError
 from customers.models import Segment
 
@@ -333,14 +334,17 @@ def refresh_purchase_figures(customer_ids_sql: str | None = None) -> int:
         _execute(
             f"UPDATE customers_customer SET metrics_stale = true WHERE id IN ({customer_ids_sql}) AND NOT metrics_stale"
         )
+    # The annual value too (it depends on these totals only), so that detection's own write of an
+    # imported customer changes no indexed column and stays a cheap heap-only (HOT) update.
+    value = annual_value("a.revenue", "a.first_at", "a.last_at")
     return _execute(
         f"UPDATE customers_customer c SET first_purchase_at = a.first_at, last_purchase_at = a.last_at, "
-        f"order_count = a.orders, lifetime_revenue = a.revenue FROM ("
+        f"order_count = a.orders, lifetime_revenue = a.revenue, annual_value = {value} FROM ("
         f"SELECT t.customer_id, min(t.occurred_at) FILTER (WHERE t.kind = 'purchase') AS first_at, "
         f"max(t.occurred_at) FILTER (WHERE t.kind = 'purchase') AS last_at, "
         f"count(*) FILTER (WHERE t.kind = 'purchase') AS orders, "
         f"coalesce(sum(CASE WHEN t.kind = 'refund' THEN -t.amount ELSE t.amount END), 0) AS revenue "
         f"FROM customers_transaction t {scope} GROUP BY t.customer_id) a WHERE c.id = a.customer_id AND "
-        f"(c.first_purchase_at, c.last_purchase_at, c.order_count, c.lifetime_revenue) "
-        f"IS DISTINCT FROM (a.first_at, a.last_at, a.orders, a.revenue)"
+        f"(c.first_purchase_at, c.last_purchase_at, c.order_count, c.lifetime_revenue, c.annual_value) "
+        f"IS DISTINCT FROM (a.first_at, a.last_at, a.orders, a.revenue, {value})"
     )

@@ -141,7 +141,13 @@ class Customer(models.Model):
     phone = models.CharField(_("phone"), max_length=50, blank=True)
     company = models.CharField(_("company"), max_length=200, blank=True)
     segment = models.ForeignKey(
-        Segment, verbose_name=_("segment"), on_delete=models.PROTECT, null=True, blank=True, related_name="customers"
+        Segment,
+        verbose_name=_("segment"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="customers",
+        db_index=False,  # customer_segment_name (segment, name) serves the lookups; one index less to write
     )
     account_manager = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -150,6 +156,7 @@ class Customer(models.Model):
         null=True,
         blank=True,
         related_name="managed_customers",
+        db_index=False,  # customer_manager_name (account_manager, name) serves the lookups
     )
     language = models.CharField(_("language"), max_length=10, default="en")
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE)
@@ -226,7 +233,6 @@ class Customer(models.Model):
             models.Index(fields=["email"], name="customer_email"),
             models.Index(fields=["account_manager", "status", "annual_value"], name="customer_manager_status_value"),
             models.Index(fields=["status", "annual_value"], name="customer_status_value"),
-            models.Index(fields=["id"], condition=Q(metrics_stale=True), name="customer_metrics_stale"),
         ]
         permissions = [
             ("import_data", _("Can import customers, purchases and interactions")),
