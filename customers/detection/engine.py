@@ -113,8 +113,22 @@ def _execute(sql: str, params: dict) -> int:
         return cursor.rowcount
 
 
+class _Steps:
+    """Seconds per step of a run, kept in its summary (where the time goes, at a glance)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last = time.monotonic()
+
+    def done(self, name: str) -> None:
+        now = time.monotonic()
+        self.seconds[name] = round(now - self._last, 3)
+        self._last = now
+
+
 def _detect(run: DetectionRun, windows: q.Windows, previous: DetectionRun | None) -> dict:
     now = timezone.now()
+    steps = _Steps()
     # Statuses and events change "as of" the run's day: a replay of a past day dates them at its end.
     params = {
         **windows.params(),
@@ -130,7 +144,9 @@ def _detect(run: DetectionRun, windows: q.Windows, previous: DetectionRun | None
     if scope == "stale":
         for statement in q.stale_table_sql():
             _execute(statement, {})
+    steps.done("prepare")
     summary["figure_connections"] = figures.fill_figures(params, scope, run.pk)
+    steps.done("compute_figures")
     previous_cuts = (previous.summary.get("rfm_cuts") or None) if previous and scope == "stale" else None
     cuts = figures.rfm_cuts(scope, previous_cuts)
     summary["rfm_cuts"] = figures.cuts_as_json(cuts)
@@ -138,6 +154,7 @@ def _detect(run: DetectionRun, windows: q.Windows, previous: DetectionRun | None
     summary["figures_updated"] = sum(
         _execute(statement, write_params) for statement in figures.write_figures_sql(scope, cuts, write_params)
     )
+    steps.done("write_figures")
     evaluation, positional = evaluation_sql(current_rules())
     _execute("DROP TABLE IF EXISTS detect_changes", {})
     won_at = (
@@ -154,12 +171,16 @@ def _detect(run: DetectionRun, windows: q.Windows, previous: DetectionRun | None
     _execute(create, all_params)
     summary["scanned"] = _count("SELECT count(*) FROM customers_customer")
     _count_changes(summary)
+    steps.done("evaluate_rules")
     summary["events_closed"] = _execute(_close_events_sql(), params)
     _execute(_update_customers_sql(), params)
+    steps.done("write_statuses")
     _execute(_history_sql(), params)
     summary["events_opened"] = _execute(_open_events_sql(), params)
+    steps.done("history_and_events")
     _execute("DROP TABLE detect_changes", {})
     _execute(f"DROP TABLE {figures.TABLE}", {})
+    summary["steps"] = steps.seconds
     return summary
 
 
