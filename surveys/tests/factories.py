@@ -52,6 +52,13 @@ class SurveyFactory(factory.django.DjangoModelFactory):
     introduction = "Please help us understand what went wrong."
     is_active = True
 
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        """A new survey in use takes the language's current one (e.g. the shipped default) out of use."""
+        if kwargs.get("is_active", True):
+            Survey.objects.filter(language=kwargs.get("language", "en"), is_active=True).update(is_active=False)
+        return super()._create(model_class, *args, **kwargs)
+
     @factory.post_generation
     def questions(self, create, extracted, **kwargs):
         if create and extracted is not False:
