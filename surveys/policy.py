@@ -60,6 +60,16 @@ def can_view_survey_figures(user) -> bool:
     return can_view_responses(user)
 
 
+def can_undo_invalid_mark(user) -> bool:
+    """Removing a staff "email invalid" mark (never a bounce or complaint) is for administrators."""
+    return _active(user) and is_administrator(user)
+
+
+def can_view_invitations(user) -> bool:
+    """The list of invitations with their sending errors."""
+    return _active(user) and is_administrator(user)
+
+
 def can_mark_email_invalid(user, customer) -> bool:
     """The customer's account manager or an administrator (as for contact preferences)."""
     return customer_policy.can_edit_customer(user, customer)

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET
 
 from customers import card_panels, policy, selectors
 from customers.models import Customer
+from winback.exports import safe_cell
 from winback.roles import is_account_manager
 
 
@@ -76,14 +77,9 @@ def customer_list(request):
     return render(request, "customers/customer_list.html", context)
 
 
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\0")
-
-
 def _text_cell(value: str | None) -> str:
-    """Text a spreadsheet would run as a formula gets a leading apostrophe."""
-    if not value:
-        return ""
-    return "'" + value if value.startswith(FORMULA_TRIGGERS) else value
+    """Text a spreadsheet would run as a formula gets a leading apostrophe (winback.exports)."""
+    return safe_cell(value or "")
 
 
 def _number_cell(value):

@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "django_celery_beat",
+    "anymail",
     "winback",
     "customers",
     "surveys",
@@ -134,6 +135,13 @@ WINBACK_DETECTION_PARALLEL_MIN_TRANSACTIONS = env.int("WINBACK_DETECTION_PARALLE
 WINBACK_EMAIL_HASH_KEY = env("WINBACK_EMAIL_HASH_KEY", default=SECRET_KEY)
 # Domain of the Message-IDs of survey mail.
 WINBACK_MESSAGE_ID_DOMAIN = env("WINBACK_MESSAGE_ID_DOMAIN", default="winback.example.com")
+
+# Deliverability: the mail provider (ESP) reports bounces and complaints to Anymail's tracking
+# webhook for WINBACK_ESP (an Anymail ESP name: postmark, mailgun, sendgrid, amazon_ses, ...),
+# mounted at /anymail/<esp>/tracking/. The webhook checks HTTP basic auth "user:password" from
+# ANYMAIL_WEBHOOK_SECRET; without a secret the webhook is switched off (404), never left open.
+WINBACK_ESP = env("WINBACK_ESP", default="postmark")
+ANYMAIL = {"WEBHOOK_SECRET": env("ANYMAIL_WEBHOOK_SECRET", default="")}
 
 # The cache holds rate-limit counters (survey pages); production needs one shared by all processes.
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}

@@ -13,6 +13,13 @@ PUBLIC = {
     "password_reset_done",
     "password_reset_confirm",
     "password_reset_complete",
+    # The exit survey and unsubscribe pages (a personal token, no sign-in) and the mail provider's
+    # webhook (HTTP basic auth).
+    "surveys:open",
+    "surveys:answer",
+    "surveys:new_link",
+    "surveys:unsubscribe",
+    "surveys:anymail_tracking",
 }
 
 
