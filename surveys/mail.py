@@ -3,6 +3,7 @@ into a text part and an HTML part in the shared layout, with the personal header
 carries — From the company, Reply-To the signer, a fixed Message-ID, and RFC 8058 one-click
 unsubscribe headers plus a visible unsubscribe link (PRIV-01)."""
 
+import functools
 from email.utils import formataddr
 
 from django.conf import settings
@@ -46,20 +47,26 @@ def first_name(customer: Customer) -> str:
 
 def pick_template(kind: str, language: str) -> EmailTemplate:
     """The template of the kind in the language, else in the default language, else English."""
-    candidates = {language, SurveySettings.load().default_language, "en"}
-    found = {t.language: t for t in EmailTemplate.objects.filter(kind=kind, language__in=candidates)}
-    for lang in (language, SurveySettings.load().default_language, "en"):
+    order = (language, SurveySettings.load().default_language, "en")
+    found = {t.language: t for t in EmailTemplate.objects.filter(kind=kind, language__in=set(order))}
+    for lang in order:
         if lang in found:
             return found[lang]
     raise EmailTemplate.DoesNotExist(f"no {kind} email template")
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(source: str) -> Template:
+    """A template text compiled once per process (a batch renders the same one for every row)."""
+    return Template("{% autoescape off %}" + source + "{% endautoescape %}")
 
 
 def render_email_template(template: EmailTemplate, context: dict[str, str]) -> tuple[str, str]:
     """(subject, text) of the template with the context's plain-string placeholders filled in.
     Rendered without autoescaping: this is the text part; the HTML part escapes it again."""
     values = {key: str(value) for key, value in context.items()}
-    subject = Template("{% autoescape off %}" + template.subject + "{% endautoescape %}").render(Context(values))
-    body = Template("{% autoescape off %}" + template.body + "{% endautoescape %}").render(Context(values))
+    subject = _compiled(template.subject).render(Context(values))
+    body = _compiled(template.body).render(Context(values))
     return header_safe(subject), body.strip() + "\n"
 
 
@@ -73,10 +80,12 @@ def build_message(
     signer_name: str = "",
     signer_email: str = "",
     template: EmailTemplate | None = None,
+    sender: SurveySettings | None = None,
 ) -> EmailMultiAlternatives:
     """The message for one customer. `context` fills the template's placeholders; `first_name`,
-    `company_name`, `signer_name` and `unsubscribe_url` are always available."""
-    sender = SurveySettings.load()
+    `company_name`, `signer_name` and `unsubscribe_url` are always available. A batch passes the
+    template and the sender settings it loaded once."""
+    sender = sender or SurveySettings.load()
     template = template or pick_template(kind, language)
     unsubscribe = unsubscribe_url(customer)
     values = {

@@ -11,6 +11,7 @@ import functools
 import hashlib
 import logging
 
+from django.conf import settings
 from django.core.cache import cache
 from django.shortcuts import render
 from django_ratelimit.core import is_ratelimited
@@ -19,8 +20,20 @@ __all__ = ["IP_RATES", "TOKEN_RATE", "key_for_token", "rate_limited", "throttled
 
 security_log = logging.getLogger("winback.security")
 
+# The defaults; settings.WINBACK_SURVEY_TOKEN_RATE / WINBACK_SURVEY_IP_RATES override them (the page
+# benchmark raises the address limits, as all its requests come from one address).
 TOKEN_RATE = "30/m"
 IP_RATES = ("60/m", "600/h")
+
+
+def _token_rate() -> str:
+    return getattr(settings, "WINBACK_SURVEY_TOKEN_RATE", None) or TOKEN_RATE
+
+
+def _ip_rates() -> tuple[str, ...]:
+    return tuple(getattr(settings, "WINBACK_SURVEY_IP_RATES", None) or IP_RATES)
+
+
 # One security-log event per throttled address (or token) in this many seconds, not one per request.
 LOG_ONCE_SECONDS = 3600
 
@@ -39,7 +52,7 @@ def throttled(request, *, key: str | None) -> bool:
     is within its limits, against the token's; True when a limit is exceeded. The first throttled
     request of an address (or token) is logged to the security log."""
     ip_limited = False
-    for rate in IP_RATES:
+    for rate in _ip_rates():
         # Every rate is counted (no short circuit), so the hourly counter sees every request.
         ip_limited = is_ratelimited(request, group="surveys:ip", key="ip", rate=rate, increment=True) or ip_limited
     if ip_limited:
@@ -51,7 +64,7 @@ def throttled(request, *, key: str | None) -> bool:
     if not key:
         return False
     token_limited = is_ratelimited(
-        request, group="surveys:token", key=lambda group, request: key, rate=TOKEN_RATE, increment=True
+        request, group="surveys:token", key=lambda group, request: key, rate=_token_rate(), increment=True
     )
     if token_limited and cache.add(f"surveys:throttle-logged:{key}", 1, LOG_ONCE_SECONDS):
         security_log.warning("survey_rate_limited kind=token token=%s path_kind=%s", key[:10], _kind(request))

@@ -23,10 +23,13 @@ LIMITS = {
 MAX_RETRIES = 5
 
 
+MAX_COUNTDOWN = 300  # a delayed message waits unacknowledged in a worker: keep it short (JOB-06)
+
+
 def retry_countdown(retries: int) -> int:
-    """60 s, doubling, with jitter, at most an hour (STYLE.md)."""
-    base = min(60 * 2**retries, 3600)
-    return int(base * random.uniform(0.8, 1.2))  # noqa: S311 (spreading retries, not security)
+    """60 s, doubling, with jitter, at most five minutes."""
+    base = min(60 * 2**retries, MAX_COUNTDOWN)
+    return min(int(base * random.uniform(0.8, 1.2)), MAX_COUNTDOWN)  # noqa: S311 (spreading retries)
 
 
 @shared_task(bind=True, name="surveys.send_response_reply", max_retries=MAX_RETRIES, **LIMITS)

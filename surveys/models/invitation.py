@@ -55,9 +55,15 @@ class Invitation(models.Model):
     opened_at = models.DateTimeField(_("first opened"), null=True, blank=True)
     open_count = models.PositiveIntegerField(_("times opened"), default=0)
     responded_at = models.DateTimeField(_("answered"), null=True, blank=True)
+    # A row found still `sending` after its lease (its worker died) is sent again with the same
+    # Message-ID; each such re-send may have been a duplicate delivery and is counted here.
+    possible_duplicates = models.PositiveSmallIntegerField(_("re-sent after a crash"), default=0)
     reminder_message_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
     reminder_claimed_at = models.DateTimeField(null=True, blank=True)
+    reminder_attempts = models.PositiveSmallIntegerField(_("reminder attempts"), default=0)
     reminder_sent_at = models.DateTimeField(_("reminder sent"), null=True, blank=True)
+    # Set when the reminder will never go (opted out, suppressed, bought again, failed): at most one.
+    reminder_skipped_at = models.DateTimeField(_("reminder not sent"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -72,8 +78,16 @@ class Invitation(models.Model):
             models.Index(
                 fields=["sent_at"],
                 name="invitation_reminder_due",
-                condition=Q(status="sent", responded_at__isnull=True, reminder_sent_at__isnull=True),
+                condition=Q(
+                    status="sent",
+                    responded_at__isnull=True,
+                    reminder_sent_at__isnull=True,
+                    reminder_skipped_at__isnull=True,
+                ),
             ),
+            # The sending rate limit counts the claims of the last minute (surveys.services.sending).
+            models.Index(fields=["claimed_at"], name="invitation_claimed"),
+            models.Index(fields=["reminder_claimed_at"], name="invitation_reminder_claimed"),
         ]
 
     def __str__(self) -> str:

@@ -143,6 +143,10 @@ WINBACK_MESSAGE_ID_DOMAIN = env("WINBACK_MESSAGE_ID_DOMAIN", default="winback.ex
 WINBACK_ESP = env("WINBACK_ESP", default="postmark")
 ANYMAIL = {"WEBHOOK_SECRET": env("ANYMAIL_WEBHOOK_SECRET", default="")}
 
+# Rate limits of the public survey pages (RELIABILITY.md SUR-12), django-ratelimit syntax.
+WINBACK_SURVEY_TOKEN_RATE = env("WINBACK_SURVEY_TOKEN_RATE", default="30/m")
+WINBACK_SURVEY_IP_RATES = env.list("WINBACK_SURVEY_IP_RATES", default=["60/m", "600/h"])
+
 # The cache holds rate-limit counters (survey pages); production needs one shared by all processes.
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 
@@ -199,6 +203,20 @@ WINBACK_BEAT_JOBS = {
         "crontab": env("WINBACK_DIGEST_CRON", default="0 7 * * 1-5"),
         "kwargs": {},
         "description": "Each account manager's daily email of newly at-risk customers (none when nothing is new).",
+    },
+    # Surveys (surveys 0004 adds these two to databases migrated before them).
+    "send-survey-invitations": {
+        "task": "surveys.tasks.send_survey_invitations",
+        "crontab": env("WINBACK_SURVEY_SEND_CRON", default="*/2 * * * *"),
+        "kwargs": {},
+        "description": "Exit surveys: invitations for new defection events, then the due invitations and reminders "
+        "in rate-limited batches.",
+    },
+    "reviewer-digest": {
+        "task": "surveys.send_reviewer_digest",
+        "crontab": env("WINBACK_REVIEWER_DIGEST_CRON", default="0 * * * *"),
+        "kwargs": {},
+        "description": "The impartial reviewer's email of new survey responses (none when nothing is new).",
     },
 }
 CELERY_TASK_ALWAYS_EAGER = False
