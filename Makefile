@@ -11,6 +11,7 @@ export PYTHONUNBUFFERED := 1
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo --if-empty
+	$(PY) manage.py seed_survey_demo --if-empty
 	.ci/run-local
 
 ## make test: install everything, provide PostgreSQL and Redis, run the whole suite against them

@@ -64,6 +64,20 @@ CHROMIUM_ARGS = [
 ]
 
 
+@pytest.fixture
+def short_lived_db_connections():
+    """For tests where the live server's threads write to the database the test reads (or many
+    threads at once): every request closes its connection, so none outlives the test and blocks
+    dropping the test database."""
+    from django.db import connection
+
+    settings_dict = connection.settings_dict
+    saved = settings_dict["CONN_MAX_AGE"]
+    settings_dict["CONN_MAX_AGE"] = 0
+    yield
+    settings_dict["CONN_MAX_AGE"] = saved
+
+
 @pytest.fixture(scope="session")
 def browser():
     # Playwright's sync API runs an event loop in this thread; Django's ORM refuses to run in

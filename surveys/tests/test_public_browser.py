@@ -4,7 +4,6 @@ the Russian thank-you page, and nothing overflows at phone width (390 px)."""
 import re
 
 import pytest
-from django.db import connection
 from playwright.sync_api import expect
 
 from customers.models import Reason
@@ -14,18 +13,13 @@ from surveys.tests.factories import DefectionEventFactory, InvitationFactory
 from surveys.tests.test_public_support import _fresh_rate_limits  # noqa: F401
 from surveys.tokens import mint_link
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [
+    pytest.mark.usefixtures("short_lived_db_connections"),
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 OVERFLOW_JS = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
-
-
-@pytest.fixture(autouse=True)
-def _short_lived_connections():
-    settings_dict = connection.settings_dict
-    saved = settings_dict["CONN_MAX_AGE"]
-    settings_dict["CONN_MAX_AGE"] = 0
-    yield
-    settings_dict["CONN_MAX_AGE"] = saved
 
 
 def _russian_survey() -> Survey:

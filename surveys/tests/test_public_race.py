@@ -7,25 +7,16 @@ import threading
 
 import pytest
 import requests
-from django.db import connection
 
 from surveys.models import Answer, Response
 from surveys.tests.test_public_support import VALID_ANSWERS, _fresh_rate_limits, make_invitation  # noqa: F401
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = [
+    pytest.mark.usefixtures("short_lived_db_connections"),
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 THREADS = 20
-
-
-@pytest.fixture(autouse=True)
-def _short_lived_connections():
-    """The live server's request threads close their database connections when they finish, so
-    the test database can be dropped afterwards."""
-    settings_dict = connection.settings_dict
-    saved = settings_dict["CONN_MAX_AGE"]
-    settings_dict["CONN_MAX_AGE"] = 0
-    yield
-    settings_dict["CONN_MAX_AGE"] = saved
 
 
 def test_sur_05_twenty_simultaneous_submissions_store_one_response(live_server, caplog):

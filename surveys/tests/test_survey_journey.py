@@ -12,7 +12,6 @@ from decimal import Decimal
 import pytest
 from django.apps import apps
 from django.core import mail
-from django.db import connection
 from playwright.sync_api import expect
 
 from conftest import sign_in
@@ -23,19 +22,13 @@ from surveys.models import Invitation, Response, ResponseReply, SurveySettings
 from surveys.tasks import send_survey_invitations
 from winback.tests.factories import DEMO_TEST_PASSWORD, UserFactory
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [
+    pytest.mark.usefixtures("short_lived_db_connections"),
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 SURVEY_LINK = re.compile(r"https?://[^\s\"<>]+/s/([A-Za-z0-9_-]{43})/")
-
-
-@pytest.fixture(autouse=True)
-def _short_lived_connections():
-    """The live server's threads and the test share PostgreSQL; no connection outlives a request."""
-    settings_dict = connection.settings_dict
-    saved = settings_dict["CONN_MAX_AGE"]
-    settings_dict["CONN_MAX_AGE"] = 0
-    yield
-    settings_dict["CONN_MAX_AGE"] = saved
 
 
 @pytest.fixture(autouse=True)

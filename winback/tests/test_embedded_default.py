@@ -23,6 +23,9 @@ def test_the_embedded_default_seeds_and_runs_a_task_through_a_real_worker(tmp_pa
     assert "winback-demo-2026" in seeded.stdout
     again = run_manage("seed_demo", "--if-empty", env=env)
     assert "already loaded" in again.stdout
+    surveys = run_manage("seed_survey_demo", "--if-empty", env=env, timeout=600)
+    assert "Survey demo loaded" in surveys.stdout, surveys.stdout
+    assert list((tmp_path / "mail").glob("*.log")), "the invitations are written to the mail folder"
     # The seed replayed detection over the demo history; a run today now works incrementally on SQLite.
     detected = run_manage("detect_defections", env=env)
     assert "(nightly (changed customers))" in detected.stdout, detected.stdout
