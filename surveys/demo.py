@@ -137,8 +137,6 @@ def seed_survey_demo(*, if_empty: bool = True, seed: int = 11) -> SurveyDemoResu
             continue
         result.responses += 1
         if reviewer and answered_at < timezone.now() - dt.timedelta(days=14) and response.stated_reason:
-            response_set_reason(
-                response=response, reason=response.stated_reason, fault=FAULTS[reason], actor=reviewer
-            )
+            response_set_reason(response=response, reason=response.stated_reason, fault=FAULTS[reason], actor=reviewer)
             result.reviewed += 1
     return result
