@@ -31,12 +31,15 @@ def test_a_crash_shows_a_generic_500_page_without_details(db):
 
 
 def _production_env(**extra):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "CELERY_"))}
+    ours = ("DJANGO_", "DATABASE_URL", "CELERY_", "CACHE_URL", "WINBACK_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(ours)}
     env.update(
         DJANGO_SETTINGS_MODULE="winback.settings.production",
         DJANGO_SECRET_KEY="p" * 20 + "roduction-secret-key-with-enough-entropy-1234567890",
         DJANGO_ALLOWED_HOSTS="winback.example.com",
         CELERY_BROKER_URL="redis://127.0.0.1:6379/0",
+        CACHE_URL="redis://127.0.0.1:6379/1",
+        WINBACK_EMAIL_HASH_KEY="settings-test-hash-key",
         DATABASE_URL="postgres://winback:winback@127.0.0.1:5432/winback",
     )
     env.update(extra)
