@@ -17,7 +17,7 @@ from customers.models import DefectionEvent
 from surveys.forms.public import SurveyResponseForm
 from surveys.models import Invitation, InvitationStatus, Question
 from surveys.services.invitations import create_invitations
-from surveys.services.responses import submit_response
+from surveys.services.responses import record_open, submit_response
 from surveys.services.review import response_set_reason
 from surveys.services.sending import send_invitation_batch
 
@@ -123,14 +123,17 @@ def seed_survey_demo(*, if_empty: bool = True, seed: int = 11) -> SurveyDemoResu
     reviewer = get_user_model().objects.filter(groups__name="Executives", is_active=True).order_by("pk").first()
     result = SurveyDemoResult(loaded=True, invitations=Invitation.objects.count(), sent=len(sent))
     for invitation in sent:
-        if rng.random() >= ANSWER_SHARE:
+        invited = timezone.make_aware(dt.datetime.combine(invitation.event.as_of, dt.time(9)))
+        opens = rng.random() < ANSWER_SHARE * 1.6  # some open the link and leave it
+        if opens:
+            record_open(invitation=invitation, now=min(invited + dt.timedelta(days=1), timezone.now()))
+        if not opens or rng.random() >= 1 / 1.6:
             continue
         questions = list(invitation.survey.questions.order_by("position").prefetch_related("options"))
         data, reason = _answers(rng, questions, invitation.language)
         form = SurveyResponseForm(questions, data)
         if not form.is_valid():
             raise ValueError(f"demo answers do not fit the survey: {form.errors.as_json()}")
-        invited = timezone.make_aware(dt.datetime.combine(invitation.event.as_of, dt.time(9)))
         answered_at = min(invited + dt.timedelta(days=rng.randint(1, 6), hours=rng.randint(0, 10)), timezone.now())
         response = submit_response(invitation, form.cleaned_data, questions=questions, now=answered_at)
         if response is None:

@@ -89,9 +89,12 @@ def create_invitations(now: dt.datetime | None = None) -> dict[str, int]:
         "reviewer_name": reviewer_name(settings),
         "quiet_since": now - dt.timedelta(days=settings.quiet_period_days),
     }
-    earliest = timezone.localdate(now) - dt.timedelta(days=settings.invite_events_within_days)
+    latest = timezone.localdate(now)
+    earliest = latest - dt.timedelta(days=settings.invite_events_within_days)
     candidates = (
-        DefectionEvent.objects.filter(status=DefectionEvent.Status.OPEN, as_of__gte=earliest, invitation__isnull=True)
+        DefectionEvent.objects.filter(
+            status=DefectionEvent.Status.OPEN, as_of__gte=earliest, as_of__lte=latest, invitation__isnull=True
+        )
         .select_related("customer", "customer__segment", "customer__account_manager")
         .order_by("pk")
     )

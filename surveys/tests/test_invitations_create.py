@@ -152,6 +152,19 @@ def test_events_older_than_the_invitation_window_and_closed_events_get_no_invita
     assert not Invitation.objects.filter(event__in=[old, closed]).exists()
 
 
+def test_a_run_for_a_past_moment_invites_only_the_events_known_then():
+    """The survey demo replays the job night by night over the demo's history."""
+    active_survey("en")
+    earlier = defection(as_of=timezone.localdate() - dt.timedelta(days=10))
+    later = defection(as_of=timezone.localdate())
+
+    create_invitations(now=timezone.now() - dt.timedelta(days=5))
+
+    assert list(Invitation.objects.values_list("event", flat=True)) == [earlier.pk]
+    create_invitations()
+    assert Invitation.objects.filter(event=later).exists()
+
+
 def test_the_survey_is_in_the_customers_language_else_the_default_language():
     english, russian = active_survey("en"), active_survey("ru")
     Survey.objects.filter(language="pl").update(is_active=False)

@@ -41,6 +41,9 @@ def test_the_demo_invites_its_defectors_sends_the_mail_and_answers_a_share():
     assert len(mail.outbox) == sent > 0
     responses = Response.objects.count()
     assert 0 < responses < sent
+    opened = Invitation.objects.filter(opened_at__isnull=False).count()
+    assert responses < opened  # everyone who answered opened the link, and some only opened it
+    assert not Invitation.objects.filter(responded_at__isnull=False, opened_at__isnull=True).exists()
     assert Answer.objects.filter(response__isnull=False).values("response").distinct().count() == responses
     assert not Response.objects.filter(stated_reason="").exists()
     reviewed = Response.objects.filter(reviewed_at__isnull=False).select_related("invitation__event")
