@@ -12,7 +12,15 @@ from django.utils.translation import gettext as _
 from customers.models import Customer
 from surveys.models import Suppression
 
-__all__ = ["email_hash", "is_suppressed", "normalise_email", "suppress", "survey_mail_refusal", "suppressed_hashes"]
+__all__ = [
+    "email_hash",
+    "is_suppressed",
+    "normalise_email",
+    "suppress",
+    "suppressed_hashes",
+    "survey_mail_check",
+    "survey_mail_refusal",
+]
 
 # Reasons that stop every email, not only survey mail.
 UNDELIVERABLE = {Suppression.Reason.HARD_BOUNCE, Suppression.Reason.COMPLAINT, Suppression.Reason.INVALID}
@@ -51,18 +59,27 @@ def suppress(email: str, reason: str, *, customer: Customer | None = None, note:
         return Suppression.objects.get(email_hash=digest)
 
 
-def survey_mail_refusal(customer: Customer, suppressions: dict[str, str] | None = None) -> str:
-    """Why survey mail must not go to this customer, or "" when it may. `suppressions` is the
-    result of suppressed_hashes() for a batch; without it one query is made."""
+PREFERENCE, SUPPRESSED = "preference", "suppressed"
+
+
+def survey_mail_check(customer: Customer, suppressions: dict[str, str] | None = None) -> tuple[str, str]:
+    """(PREFERENCE or SUPPRESSED, why) when survey mail must not go to this customer — their own
+    wish or missing address, or a suppressed address — else ("", ""). `suppressions` is the result
+    of suppressed_hashes() for a batch; without it one query is made."""
     if customer.do_not_contact:
-        return _("The customer asked not to be contacted.")
+        return PREFERENCE, _("The customer asked not to be contacted.")
     if customer.survey_opt_out_at:
-        return _("The customer opted out of surveys.")
+        return PREFERENCE, _("The customer opted out of surveys.")
     if not normalise_email(customer.email):
-        return _("No email address on file.")
+        return PREFERENCE, _("No email address on file.")
     if suppressions is None:
         suppressions = suppressed_hashes([customer.email])
     reason = suppressions.get(email_hash(customer.email))
     if reason:
-        return _("The address is suppressed: %(reason)s.") % {"reason": Suppression.Reason(reason).label}
-    return ""
+        return SUPPRESSED, _("The address is suppressed: %(reason)s.") % {"reason": Suppression.Reason(reason).label}
+    return "", ""
+
+
+def survey_mail_refusal(customer: Customer, suppressions: dict[str, str] | None = None) -> str:
+    """Why survey mail must not go to this customer, or "" when it may."""
+    return survey_mail_check(customer, suppressions)[1]

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from customers.models import Customer, DefectionEvent
 from surveys.mail import new_message_id
 from surveys.models import Invitation, InvitationStatus, Survey, SurveySettings
-from surveys.suppression import email_hash, normalise_email, suppressed_hashes, survey_mail_refusal
+from surveys.suppression import SUPPRESSED, suppressed_hashes, survey_mail_check
 from winback.roles import Role
 
 __all__ = ["CHUNK", "create_invitations", "refusal", "reviewer_name", "signer_for"]
@@ -59,16 +59,10 @@ def refusal(customer: Customer, suppressions: dict[str, str]) -> tuple[str, str]
     """(status, reason) of a customer who must not get survey mail, or ("", "") when they may.
     Suppressed addresses are `skipped_suppressed`; do-not-contact, opt-out and no address are
     `skipped_preference`."""
-    reason = survey_mail_refusal(customer, suppressions)
-    if not reason:
+    kind, reason = survey_mail_check(customer, suppressions)
+    if not kind:
         return "", ""
-    suppressed = (
-        not customer.do_not_contact
-        and not customer.survey_opt_out_at
-        and normalise_email(customer.email)
-        and email_hash(customer.email) in suppressions
-    )
-    status = InvitationStatus.SKIPPED_SUPPRESSED if suppressed else InvitationStatus.SKIPPED_PREFERENCE
+    status = InvitationStatus.SKIPPED_SUPPRESSED if kind == SUPPRESSED else InvitationStatus.SKIPPED_PREFERENCE
     return status, reason[:200]
 
 
