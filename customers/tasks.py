@@ -65,7 +65,18 @@ def detect_defections_task(
         jobs.finish(claim, f"failed: {error}")
         raise
     jobs.finish(claim, f"detection run {run.pk}: {run.get_mode_display()}, {run.seconds} s")
+    after_detection(run.pk)
     return f"slot {slot}: detection run {run.pk}"
+
+
+def after_detection(run_id: int) -> None:
+    """Starts the downstream apps' reactions to a finished run (settings.WINBACK_AFTER_DETECTION_TASKS,
+    task names: detection knows no app downstream of it). Each task finds the work it has not done
+    yet by a query, so a lost message only delays it until the task's own schedule."""
+    from celery import current_app
+
+    for name in settings.WINBACK_AFTER_DETECTION_TASKS:
+        current_app.send_task(name, kwargs={"detection_run_id": run_id})
 
 
 @shared_task(bind=True, **LIMITS)

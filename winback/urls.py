@@ -10,6 +10,7 @@ urlpatterns = [
     path("staff/", include("winback.staff_urls")),
     path("", include("customers.urls")),
     path("", include("surveys.urls")),
+    path("cases/", include("cases.urls")),
     path("admin/", admin.site.urls),
 ]
 

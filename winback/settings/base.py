@@ -220,6 +220,9 @@ WINBACK_BEAT_JOBS = {
     },
 }
 CELERY_TASK_ALWAYS_EAGER = False
+# Started by customers.tasks.detect_defections_task after each detection run (the explicit hook by
+# which the apps downstream of detection react at once; their own schedules catch up otherwise).
+WINBACK_AFTER_DETECTION_TASKS = ["cases.tasks.case_housekeeping_task"]
 
 LOGGING = {
     "version": 1,

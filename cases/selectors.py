@@ -1,0 +1,16 @@
+"""Reads shared by the cases views: a case the user may see (else 404)."""
+
+from django.http import Http404
+
+from cases import policy
+from cases.models import Case
+
+
+def case_for(user, pk: int, queryset=None) -> Case:
+    """The case with this id if `user` may see it; a plain 404 otherwise, the same answer as for an
+    id that does not exist (AUTHZ-02)."""
+    queryset = queryset if queryset is not None else Case.objects.all()
+    case = policy.visible_cases(user, queryset).filter(pk=pk).first()
+    if case is None:
+        raise Http404
+    return case

@@ -1,0 +1,8 @@
+"""The cases app's URLs (namespace `cases`, under /cases/), one module per area: the lists (queue,
+board, pool, tasks, exports), the case page and its actions, and corrective actions, the rescue
+cycle, outcomes and settings."""
+
+from cases.urls import actions, case, lists
+
+app_name = "cases"
+urlpatterns = lists.urlpatterns + actions.urlpatterns + case.urlpatterns
