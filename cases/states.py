@@ -73,10 +73,20 @@ def check(case: Case, to: str, *, note: str = "", reason: str = "", automatic: b
 
 @transaction.atomic
 def move(
-    case: Case, to: str, *, actor, note: str = "", reason: str = "", fault: str = "", automatic: bool = False
+    case: Case,
+    to: str,
+    *,
+    actor,
+    note: str = "",
+    reason: str = "",
+    fault: str = "",
+    automatic: bool = False,
+    won_back_at=None,
 ) -> Case:
     """Validates and performs the move, with its history entry. Raises ValidationError (by field)
-    when the move is not allowed; nothing changes then. The caller checks permission first."""
+    when the move is not allowed; nothing changes then. The caller checks permission first.
+    `won_back_at` (detection: the purchase that won the customer back) defaults to now; the
+    recovered revenue counts from it."""
     case = Case.objects.select_for_update().get(pk=case.pk)
     errors = check(case, to, note=note, reason=reason, automatic=automatic)
     if errors:
@@ -96,7 +106,7 @@ def move(
         case.deadline_at = None
         case.close_note = note
         if to == Stage.WON_BACK:
-            case.won_back_at = now
+            case.won_back_at = won_back_at or now
     else:
         case.is_open = True
         if reopening:
@@ -116,5 +126,5 @@ def move(
     if to == Stage.WON_BACK:
         from cases.services.care import schedule_health_reviews
 
-        schedule_health_reviews(case, start=now)
+        schedule_health_reviews(case, start=case.won_back_at)
     return case
