@@ -7,3 +7,7 @@ class CasesConfig(AppConfig):
 
     name = "cases"
     verbose_name = _("Win-back cases")
+
+    def ready(self) -> None:
+        # The customer card panel this app contributes (customers.card_panels).
+        from cases import card  # noqa: F401

@@ -14,3 +14,18 @@ def case_for(user, pk: int, queryset=None) -> Case:
     if case is None:
         raise Http404
     return case
+
+
+def owner_choices():
+    """Who may be given a case by reassignment: active account managers. Executives own cases
+    only by taking them in a rescue cycle (cases.services.rescue), which lets them work them."""
+    from django.contrib.auth import get_user_model
+
+    from winback.roles import Role
+
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, groups__name=Role.ACCOUNT_MANAGER.value)
+        .distinct()
+        .order_by("first_name", "last_name", "username")
+    )

@@ -2,7 +2,7 @@
 board, pool, tasks, exports), the case page and its actions, and corrective actions, the rescue
 cycle, outcomes and settings."""
 
-from cases.urls import actions, case, lists
+from cases.urls import actions, care, case, lists
 
 app_name = "cases"
-urlpatterns = lists.urlpatterns + actions.urlpatterns + case.urlpatterns
+urlpatterns = lists.urlpatterns + actions.urlpatterns + care.urlpatterns + case.urlpatterns

@@ -218,6 +218,21 @@ WINBACK_BEAT_JOBS = {
         "kwargs": {},
         "description": "The impartial reviewer's email of new survey responses (none when nothing is new).",
     },
+    # Cases (cases 0002 adds these two to databases migrated before them).
+    "cases-housekeeping": {
+        "task": "cases.tasks.case_housekeeping_task",
+        "crontab": env("WINBACK_CASES_HOUSEKEEPING_CRON", default="15 * * * *"),
+        "kwargs": {},
+        "description": "Cases: open cases for new defections, win back cases whose customer bought, close expired "
+        "offers (also started after each detection run).",
+    },
+    "cases-overdue-digest": {
+        "task": "cases.tasks.send_overdue_digests_task",
+        "crontab": env("WINBACK_CASES_DIGEST_CRON", default="5 * * * *"),
+        "kwargs": {},
+        "description": "Each owner's email of overdue first contacts, cases and tasks (each item at most once a day; "
+        "none when nothing is new).",
+    },
 }
 CELERY_TASK_ALWAYS_EAGER = False
 # Started by customers.tasks.detect_defections_task after each detection run (the explicit hook by
