@@ -12,6 +12,7 @@ run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo --if-empty
 	$(PY) manage.py seed_survey_demo --if-empty
+	$(PY) manage.py seed_case_demo --if-empty
 	.ci/run-local
 
 ## make test: install everything, provide PostgreSQL and Redis, run the whole suite against them
@@ -58,12 +59,13 @@ check-deploy: install
 pytest: install
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-## make bench: the import and detection benchmarks at full size (1M customers, 20M transactions) and 100,000 survey invitations (see bench/README.md)
+## make bench: the import and detection benchmarks at full size (1M customers, 20M transactions), 100,000 survey invitations, the survey page and the case pages with 100,000 open cases (see bench/README.md)
 bench: install services
 	$(PY) bench/import_bench.py --customers 1000000 --transactions 20000000
 	$(PY) bench/detect_bench.py --customers 1000000 --transactions 20000000
 	$(PY) bench/invite_bench.py --customers 100000
 	$(PY) bench/survey_page_bench.py
+	$(PY) bench/pages_bench.py
 
 # The benchmarks at a tiny size, so they keep working (real figures: see bench/README.md).
 bench-tiny: install
@@ -71,6 +73,7 @@ bench-tiny: install
 	$(PY) bench/detect_bench.py --transactions 2000 --customers 200 --new-transactions 500
 	$(PY) bench/invite_bench.py --customers 200
 	$(PY) bench/survey_page_bench.py --respondents 50 --seconds 2
+	$(PY) bench/pages_bench.py --customers 300 --transactions 5000 --cases 200 --heavy 5 --managers 5 --requests 20
 
 clean:
 	rm -rf var db.sqlite3 $(VENV)

@@ -2,6 +2,7 @@
 20-row staff list page measured in the same run (issue 4; PERFORMANCE.md "Web").
 
     python bench/survey_page_bench.py [--respondents 2000] [--seconds 15] [--connections 16] [--keep]
+                                      [--settings winback.settings.production]
 
 Drops and recreates a dedicated database (default winback_page_bench), migrates it (the shipped
 surveys come with the migrations) and creates N respondents: a customer, a defection event, a
@@ -18,9 +19,10 @@ which binds it to a session; wrk then requests, in turn for the same duration:
   nothing is shared or cached across respondents (each page reads the session, the invitation,
   the survey and its questions, counts the rate limits and sets a CSRF token).
 
-Prints requests per second and latency percentiles of each, and whether the survey form meets the
-target: at least the list page's throughput and p99 under 50 ms. Any non-2xx answer (a throttled
-or failed request) makes the run invalid (exit 1).
+Prints requests per second and latency percentiles of each, the load average before and after
+(other work on the machine skews every figure; compare the pages of one run), and whether the
+survey form meets the target: at least the list page's throughput and p99 under 50 ms. Any non-2xx
+answer (a throttled or failed request) makes the run invalid (exit 1).
 """
 
 import argparse
@@ -80,6 +82,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--database-url", default=os.environ.get("BENCH_PAGE_DATABASE_URL", DEFAULT_DATABASE_URL))
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/4"))
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database afterwards")
+    parser.add_argument(
+        "--settings",
+        default="winback.settings.production",
+        help="the server's settings module (to compare a settings change; it must import the production settings)",
+    )
     return parser.parse_args(argv)
 
 
@@ -150,7 +157,7 @@ SECRET_KEY = secrets.token_urlsafe(48)  # the server's and this process's (the a
 def server_env(args) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "WINBACK_", "CELERY_"))}
     env.update(
-        DJANGO_SETTINGS_MODULE="winback.settings.production",
+        DJANGO_SETTINGS_MODULE=args.settings,
         DJANGO_SECRET_KEY=SECRET_KEY,
         DJANGO_ALLOWED_HOSTS="127.0.0.1",
         DATABASE_URL=args.database_url,
@@ -239,7 +246,7 @@ def main(argv=None) -> int:
         raise SystemExit("wrk is not installed (apt-get install wrk; make system-deps does it)")
     database = dedicated_database(args.database_url)
     recreate_database(args.database_url, database)
-    print(f"code: {code_version()}")
+    print(f"code: {code_version()}, server settings: {args.settings}")
     os.environ["DJANGO_SECRET_KEY"] = SECRET_KEY
     setup_django(args.database_url)
     from django.db import connections
@@ -268,6 +275,7 @@ def main(argv=None) -> int:
     try:
         wait_for_server(server)
         sessions = open_links(tokens)
+        load_before = os.getloadavg()  # includes this run's own seeding and link opening
         with tempfile.TemporaryDirectory() as workdir:
             for name, path, cookies in (
                 ("trivial view (/healthz)", "/healthz", ["-"]),
@@ -276,6 +284,7 @@ def main(argv=None) -> int:
             ):
                 check_page(path, cookies[-1])
                 results[name] = run_wrk(path, cookies, args, Path(workdir))
+        load_after = os.getloadavg()
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
@@ -284,7 +293,8 @@ def main(argv=None) -> int:
 
     print(
         f"\ngunicorn 2 sync workers, wrk 2 threads, {args.connections} connections, {args.seconds} s each, "
-        f"{args.respondents} respondents\n"
+        f"{args.respondents} respondents; load average (1, 5, 15 min) before "
+        f"{', '.join(f'{x:.2f}' for x in load_before)}, after {', '.join(f'{x:.2f}' for x in load_after)}\n"
     )
     print("| page | requests/s | p50 ms | p99 ms | non-2xx |")
     print("| --- | --- | --- | --- | --- |")

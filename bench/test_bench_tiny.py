@@ -129,3 +129,34 @@ def test_the_detection_bench_writes_new_purchases_of_existing_customers_within_t
     assert len({row[3] for row in rows}) == 1_000
     assert all(row[3].startswith("N") for row in rows)
     assert {row[4] for row in rows} == {"purchase"}
+
+
+@pytest.mark.django_db
+def test_the_pages_bench_adds_cases_set_based_and_times_each_page_with_a_fixed_query_count(tmp_path):
+    from bench.cases_data import HEAVY_HISTORY, add_cases
+    from bench.pages_bench import load_small, measure, report
+    from cases.models import Case, CaseEvent
+
+    load_small(*generate.generate(tmp_path, customers=CUSTOMERS, transactions=TRANSACTIONS, years=YEARS, seed=7))
+    data = add_cases(cases=60, closed=15, managers=4, heavy=3)
+    assert Case.objects.filter(is_open=True).count() == 60
+    assert Case.objects.filter(is_open=False).count() == 15
+    assert Case.objects.filter(is_open=True, owner__isnull=True).exists()  # the unassigned pool
+    assert set(Case.objects.exclude(owner=None).values_list("owner", flat=True)) <= set(data.managers)
+    assert all(CaseEvent.objects.filter(case_id=pk).count() > HEAVY_HISTORY for pk in data.heavy_cases)
+    assert len(data.light_cases) == 3
+
+    results = measure(data, requests=4)
+    assert report(results, requests=4) in (True, False)  # the table prints whatever the figures
+    assert [(r.page, r.viewer) for r in results] == [
+        ("queue (cases:queue)", "administrator (all cases)"),
+        ("queue (cases:queue)", "account managers (own share)"),
+        ("board (cases:board)", "administrator (all cases)"),
+        ("board (cases:board)", "account managers (own share)"),
+        ("case page", "owner, heavy cases"),
+        ("case page", "owner, ordinary cases"),
+    ]
+    for result in results:
+        assert result.statuses == {200}, (result.page, result.viewer, result.statuses)
+        assert len(result.times_ms) == 4
+        assert result.fixed_queries, (result.page, result.viewer, result.queries)

@@ -71,12 +71,12 @@ def detect_defections_task(
 
 def after_detection(run_id: int) -> None:
     """Starts the downstream apps' reactions to a finished run (settings.WINBACK_AFTER_DETECTION_TASKS,
-    task names: detection knows no app downstream of it). Each task finds the work it has not done
-    yet by a query, so a lost message only delays it until the task's own schedule."""
-    from celery import current_app
+    dotted paths of Celery tasks: detection knows no app downstream of it). Each task finds the work
+    it has not done yet by a query, so a lost message only delays it until the task's own schedule."""
+    from django.utils.module_loading import import_string
 
-    for name in settings.WINBACK_AFTER_DETECTION_TASKS:
-        current_app.send_task(name, kwargs={"detection_run_id": run_id})
+    for path in settings.WINBACK_AFTER_DETECTION_TASKS:
+        import_string(path).delay(detection_run_id=run_id)
 
 
 @shared_task(bind=True, **LIMITS)

@@ -29,7 +29,19 @@ class UsersChoiceField(forms.ModelMultipleChoiceField):
         return work.display_name(user)
 
 
-class ActivityForm(forms.Form):
+class DistinctIds:
+    """The case page holds several forms with fields of the same name (kind, notes, reason …): each
+    form's ids get its own prefix so every label points at its own field."""
+
+    id_prefix = "case"
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", f"id_{self.id_prefix}_%s")
+        super().__init__(*args, **kwargs)
+
+
+class ActivityForm(DistinctIds, forms.Form):
+    id_prefix = "log"
     """A call or meeting following the recovery script."""
 
     kind = forms.ChoiceField(
@@ -56,7 +68,8 @@ class ActivityForm(forms.Form):
         return data
 
 
-class EmailForm(forms.Form):
+class EmailForm(DistinctIds, forms.Form):
+    id_prefix = "email"
     subject = forms.CharField(label=_("Subject"), max_length=200)
     body = forms.CharField(label=_("Message"), widget=forms.Textarea(attrs={"rows": 12}), max_length=10000)
     confirm_channel = forms.BooleanField(
@@ -76,7 +89,8 @@ class EmailForm(forms.Form):
         return value
 
 
-class OfferForm(forms.Form):
+class OfferForm(DistinctIds, forms.Form):
+    id_prefix = "offer"
     kind = forms.ChoiceField(label=_("Kind"), choices=Offer.Kind.choices)
     value = forms.DecimalField(
         label=_("Value"),
@@ -103,7 +117,8 @@ class OfferForm(forms.Form):
         return data
 
 
-class OfferDecisionForm(forms.Form):
+class OfferDecisionForm(DistinctIds, forms.Form):
+    id_prefix = "decision"
     decision = forms.ChoiceField(
         label=_("Decision"),
         choices=[
@@ -113,7 +128,8 @@ class OfferDecisionForm(forms.Form):
     )
 
 
-class TaskForm(forms.Form):
+class TaskForm(DistinctIds, forms.Form):
+    id_prefix = "task"
     title = forms.CharField(label=_("What"), max_length=200)
     assignee = UserChoiceField(label=_("Assignee"), queryset=None)
     due_on = forms.DateField(label=_("Due"), widget=DateInput)
@@ -130,7 +146,8 @@ class TaskForm(forms.Form):
         return day
 
 
-class MoveForm(forms.Form):
+class MoveForm(DistinctIds, forms.Form):
+    id_prefix = "move"
     stage = forms.ChoiceField(label=_("Move to"))
     note = forms.CharField(label=_("Note"), widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=2000)
     reason = forms.ChoiceField(
@@ -146,12 +163,14 @@ class MoveForm(forms.Form):
         self.fields["stage"].choices = [(stage, Stage(stage).label) for stage in states.allowed_targets(case)]
 
 
-class ReasonForm(forms.Form):
+class ReasonForm(DistinctIds, forms.Form):
+    id_prefix = "reason"
     reason = forms.ChoiceField(label=_("Reason"), choices=Reason.choices)
     fault = forms.ChoiceField(label=_("Fault"), choices=Fault.choices, initial=Fault.UNKNOWN)
 
 
-class ReassignForm(forms.Form):
+class ReassignForm(DistinctIds, forms.Form):
+    id_prefix = "reassign"
     owner = UserChoiceField(
         label=_("Owner"), queryset=None, required=False, empty_label=_("Nobody (the unassigned pool)")
     )

@@ -7,7 +7,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from customers.models import Customer, DefectionEvent, Fault, Reason
+from customers.models import Customer, DefectionEvent, Fault, Reason, Segment
 
 
 class Stage(models.TextChoices):
@@ -33,6 +33,17 @@ class Case(models.Model):
         null=True,
         blank=True,
         related_name="cases",
+    )
+    # The customer's segment when the case opened: the lists filter on it through an index of
+    # their own instead of joining 100,000 cases to their customers.
+    segment = models.ForeignKey(
+        Segment,
+        verbose_name=_("segment"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     stage = models.CharField(_("stage"), max_length=16, choices=Stage.choices, default=Stage.NEW)
     is_open = models.BooleanField(_("open"), default=True)  # stage in OPEN_STAGES; kept by cases.states
@@ -95,7 +106,13 @@ class Case(models.Model):
             models.Index(fields=["owner", "is_open", "-value_at_stake", "id"], name="case_owner_open_value"),
             models.Index(fields=["is_open", "stage", "-value_at_stake", "id"], name="case_open_stage_value"),
             models.Index(fields=["is_open", "-value_at_stake", "id"], name="case_open_value"),
+            models.Index(fields=["is_open", "segment", "-value_at_stake", "id"], name="case_open_segment_value"),
             models.Index(fields=["is_open", "deadline_at"], name="case_open_deadline"),
+            # The board's "closed in the last 90 days" columns and the outcomes page.
+            models.Index(
+                fields=["is_open", "closed_at"], include=["stage", "value_at_stake"], name="case_closed_recent"
+            ),
+            models.Index(fields=["-won_back_at", "id"], condition=Q(won_back_at__isnull=False), name="case_won_back"),
             models.Index(fields=["customer", "-opened_at"], name="case_customer_opened"),
             models.Index(fields=["rescued_by", "is_open"], name="case_rescuer_open"),
         ]

@@ -62,7 +62,8 @@ def link_events(action: CorrectiveAction, events: QuerySet) -> int:
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} (correctiveaction_id, defectionevent_id) "  # noqa: S608 (no user text)
-            f"SELECT %s, linked.id FROM ({sql}) AS linked ON CONFLICT DO NOTHING",
+            # "WHERE true": SQLite would read ON CONFLICT as a join's ON without it.
+            f"SELECT %s, linked.id FROM ({sql}) AS linked WHERE true ON CONFLICT DO NOTHING",
             [action.pk, *params],
         )
         added = cursor.rowcount

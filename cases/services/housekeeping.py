@@ -212,10 +212,20 @@ def _candidate_rows(settings: CaseSettings, after: int, limit: int = BATCH):
         opening_candidates(settings)
         .filter(pk__gt=after)
         .annotate(
-            manager_id=F("customer__account_manager_id"), manager_active=F("customer__account_manager__is_active")
+            manager_id=F("customer__account_manager_id"),
+            manager_active=F("customer__account_manager__is_active"),
+            segment_id=F("customer__segment_id"),
         )
         .values(
-            "id", "customer_id", "value", "manager_id", "manager_active", "relapse", "previous_id", "primary_reason"
+            "id",
+            "customer_id",
+            "segment_id",
+            "value",
+            "manager_id",
+            "manager_active",
+            "relapse",
+            "previous_id",
+            "primary_reason",
         )[:limit]
     )
 
@@ -242,11 +252,11 @@ def _open_batch_sql(settings: CaseSettings, after: int, deadlines: Deadlines, no
                 WHEN %s > 0 THEN (%s::bigint[])[1 + ((%s + turn - 1) %% %s)] END AS owner_id
             FROM numbered),
         new AS (
-            INSERT INTO {case_table} (customer_id, event_id, stage, is_open, owner_id, opened_by_id, opened_at,
+            INSERT INTO {case_table} (customer_id, segment_id, event_id, stage, is_open, owner_id, opened_by_id, opened_at,
                 value_at_stake, first_contact_due, first_contact_at, due_at, deadline_at, primary_reason, fault,
                 closed_at, close_note, won_back_at, relapse, previous_case_id, rescued_by_id, reopened_count,
                 updated_at)
-            SELECT customer_id, id, %s, true, owner_id, NULL, %s, value, %s, NULL, %s, %s, primary_reason,
+            SELECT customer_id, segment_id, id, %s, true, owner_id, NULL, %s, value, %s, NULL, %s, %s, primary_reason,
                 %s, NULL, '', NULL, relapse, CASE WHEN relapse THEN previous_id END, NULL, 0, %s
             FROM owned ORDER BY id
             ON CONFLICT DO NOTHING
@@ -314,6 +324,7 @@ def _build_cases(rows, settings: CaseSettings, deadlines: Deadlines, now: dt.dat
         cases.append(
             Case(
                 customer_id=row["customer_id"],
+                segment_id=row["segment_id"],
                 event_id=row["id"],
                 owner_id=owner_id,
                 opened_at=now,

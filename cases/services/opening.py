@@ -65,6 +65,7 @@ def open_case(
     first_contact_due = add_working_days(now, settings.first_contact_working_days)
     case = Case(
         customer=customer,
+        segment_id=customer.segment_id,
         event=event,
         owner=owner,
         opened_by=actor if getattr(actor, "is_authenticated", False) else None,

@@ -28,6 +28,7 @@ class CaseFactory(factory.django.DjangoModelFactory):
     event = factory.SubFactory(
         DefectionEventFactory, customer=factory.SelfAttribute("..customer"), lost_revenue=Decimal("2400")
     )
+    segment = factory.LazyAttribute(lambda case: case.customer.segment)
     stage = Stage.NEW
     is_open = True
     opened_at = factory.LazyFunction(timezone.now)

@@ -190,6 +190,7 @@ def test_extra_protected_fields_in_a_post_are_ignored(client, action):
         if row is not None and hasattr(row, "created_at"):
             assert row.created_at.year != 2001
     assert not CaseEvent.objects.filter(case__customer=other_customer).exists()
+    print(f"AUTHZ-04 ({action}): protected fields changed=0")
 
 
 def test_reassigning_away_takes_effect_at_once(client, administrator):

@@ -16,6 +16,8 @@ from django.views.decorators.http import require_GET, require_POST
 from cases import policy, states
 from cases.forms.lists import BoardMoveForm
 from cases.models import Stage
+from cases.states import allowed_targets
+from customers.models import Reason
 from cases.queries import BOARD_CARDS, BOARD_CLOSED_DAYS, CaseFilters, board_columns, filter_choices, sees_every_case
 from cases.selectors import case_for
 from winback.roles import is_executive, role_of
@@ -25,6 +27,7 @@ def _board_context(request, filters: CaseFilters, *, failed_case=None, failed_fo
     user = request.user
     columns = board_columns(user, filters)
     query_string = urlencode(filters.params)
+    labels = dict(Stage.choices)
     for column in columns:
         column.queue_url = reverse("cases:queue") + "?" + urlencode({**filters.params, "stage": column.stage})
         for case in column.cards:
@@ -32,7 +35,9 @@ def _board_context(request, filters: CaseFilters, *, failed_case=None, failed_fo
             if failed_case is not None and case.pk == failed_case.pk:
                 case.move_form = failed_form
             elif case.can_move:
-                case.move_form = BoardMoveForm(case=case, initial={"filters": query_string})
+                # Plain markup for the ~70 cards (a bound form per card doubled the page's time);
+                # only a refused move re-renders its card through BoardMoveForm with the errors.
+                case.move_targets = [(stage, labels[stage]) for stage in allowed_targets(case)]
     return {
         "columns": columns,
         "filters": filters,
@@ -43,6 +48,7 @@ def _board_context(request, filters: CaseFilters, *, failed_case=None, failed_fo
         "card_limit": BOARD_CARDS,
         "closed_days": BOARD_CLOSED_DAYS,
         "diagnosed": Stage.DIAGNOSED.value,
+        "reason_choices": Reason.choices,
     }
 
 

@@ -140,7 +140,7 @@ def test_the_card_with_a_long_history_runs_a_bounded_number_of_queries(
             status="closed",
             status_changed_at=NOON_TODAY,
         )
-    with django_assert_max_num_queries(14):  # 12, plus 1 per surveys card panel
+    with django_assert_max_num_queries(15):  # 12, plus 1 per surveys and cases card panel
         html = _card(manager_client, customer)
     # The latest 20 changes, half of them dismissals, and the latest again as the current status.
     assert html.count("No purchase for 70 days") == 10 + 1

@@ -24,6 +24,13 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
+def _no_downstream_reactions(settings):
+    """Only detection's own slots here: the apps downstream of detection (case housekeeping) are
+    started by customers.tasks.after_detection, tested with them (cases/tests/test_jobs_worker.py)."""
+    settings.WINBACK_AFTER_DETECTION_TASKS = []
+
+
+@pytest.fixture(autouse=True)
 def _frozen_today():
     with time_machine.travel(NOON_TODAY, tick=False):
         yield

@@ -3,15 +3,13 @@
 
 import datetime as dt
 import logging
-import time
-import zlib
 
 import pytest
 import time_machine
 from django.test import Client
 from django.utils import timezone
 
-from surveys.ratelimit import IP_RATES, TOKEN_RATE
+from surveys.ratelimit import IP_RATES, TOKEN_RATE, window_end
 from surveys.tests.test_public_support import (  # noqa: F401
     VALID_ANSWERS,
     _fresh_rate_limits,
@@ -77,11 +75,9 @@ def test_sur_12_b_one_address_guessing_tokens_is_throttled_and_finds_nothing(cap
 
 
 def _just_after_an_hourly_window_of(address: str) -> dt.datetime:
-    """django-ratelimit's fixed windows end at times ≡ crc32(key) (mod period); twelve minutes
-    that straddle an end would see two hourly allowances. Start just after one ends."""
-    offset = zlib.crc32(address.encode()) % 3600
-    now = int(time.time())
-    return dt.datetime.fromtimestamp(now - (now - offset) % 3600 + 3600 + 1, tz=dt.UTC)
+    """The fixed windows end at times ≡ crc32(address) (mod period); twelve minutes that straddle
+    an end would see two hourly allowances. Start just after one ends."""
+    return dt.datetime.fromtimestamp(window_end(address, 3600) + 1, tz=dt.UTC)
 
 
 def test_sur_12_b_the_hourly_limit_holds_across_minutes():

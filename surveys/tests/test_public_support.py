@@ -9,6 +9,7 @@ from django.test import Client
 from django.utils import timezone
 
 from customers.tests.factories import CustomerFactory
+from surveys import public_cache
 from surveys.models import Answer, EmailTemplate, Response, SurveySettings
 from surveys.tests.factories import DefectionEventFactory, EmailTemplateFactory, InvitationFactory, SurveyFactory
 from surveys.tokens import mint_link
@@ -25,10 +26,13 @@ VALID_ANSWERS = {
 
 @pytest.fixture(autouse=True)
 def _fresh_rate_limits():
-    """Rate-limit counters live in the (process-wide) cache; each test starts with none."""
+    """Rate-limit counters live in the (process-wide) cache, and the survey form's markup and the
+    sender settings in the process's memory; each test starts with none."""
     cache.clear()
+    public_cache.clear()
     yield
     cache.clear()
+    public_cache.clear()
 
 
 def make_invitation(*, language="en", customer=None, now=None, valid_days=30, **customer_fields):

@@ -6,6 +6,7 @@ redirects to `/s/answer/`, whose URL carries no token (SUR-08). Every unknown, m
 token gets the site's ordinary 404 (SUR-03). Responses to these pages are never cached."""
 
 import base64
+import functools
 import hashlib
 import logging
 
@@ -13,8 +14,12 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core import signing
 from django.core.exceptions import PermissionDenied
+from django.db import connection
 from django.db.models import Prefetch
+from django.http import HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -24,8 +29,9 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from customers.models import Customer
 from surveys.forms.public import SurveyResponseForm
 from surveys.mail import UNSUBSCRIBE_SALT, first_name
-from surveys.models import InvitationStatus, Option, Question, Survey, SurveyLink, SurveySettings
+from surveys.models import Invitation, InvitationStatus, Option, Question, Survey, SurveyLink, SurveySettings
 from surveys.policy import can_edit_surveys
+from surveys.public_cache import PLACEHOLDERS, fill, page_shell, sender_settings
 from surveys.ratelimit import key_for_token, rate_limited
 from surveys.services.responses import record_open, send_fresh_link, submit_response
 from surveys.services.unsubscribe import unsubscribe_customer
@@ -71,28 +77,29 @@ def _usable(link: SurveyLink | None) -> bool:
     )
 
 
-def _language(invitation) -> str:
+def _language(invitation, sender: SurveySettings | None = None) -> str:
     if invitation.language in SUPPORTED_LANGUAGES:
         return invitation.language
-    return SurveySettings.load().default_language
+    return (sender or sender_settings()).default_language
 
 
-def _render(request, template: str, context: dict, *, status: int = 200, language: str | None = None):
+def _render(request, template: str, context: dict, *, status: int = 200, language: str | None = None, sender=None):
     language = language or translation.get_language()
     with translation.override(language):
-        context = {"sender": SurveySettings.load(), **context}
+        context = {"sender": sender or sender_settings(), **context}
         response = render(request, template, context, status=status)
     response["Content-Language"] = language
     return response if status < 400 else _unlogged(response)
 
 
-def _thanks(request, invitation, *, already: bool):
+def _thanks(request, invitation, *, already: bool, sender=None):
     context = {
         "first_name": first_name(invitation.customer),
         "reviewer_name": invitation.reviewer_name,
         "already": already,
     }
-    return _render(request, "surveys/public/thanks.html", context, language=_language(invitation))
+    language = _language(invitation, sender)
+    return _render(request, "surveys/public/thanks.html", context, language=language, sender=sender)
 
 
 def _token_key(request, token, *args, **kwargs):
@@ -130,16 +137,66 @@ def open_link(request, token):
     return redirect("surveys:answer")
 
 
+# The bound link's query, run on every request of the form: written out once per process rather
+# than built by the ORM each time (building and compiling it cost more than running it). Only the
+# columns a page or a submission reads; the models come back as `.only()` would return them.
+LINK_COLUMNS = (
+    (SurveyLink, ("id", "invitation_id", "expires_at", "revoked_at")),
+    (
+        Invitation,
+        ("id", "customer_id", "survey_id", "status", "language", "responded_at", "signer_name", "reviewer_name"),
+    ),
+    (Customer, ("id", "name")),
+    (Survey, ("id", "title", "introduction", "language", "updated_at")),
+)
+
+
+@functools.cache
+def _link_query() -> tuple[str, tuple[tuple, ...]]:
+    """The SQL, and per model its column attnames in the model's field order (as from_db wants)."""
+    ordered = tuple(
+        (model, tuple(f.attname for f in model._meta.concrete_fields if f.attname in names))
+        for model, names in LINK_COLUMNS
+    )
+    columns = ", ".join(
+        f'"{model._meta.db_table}"."{model._meta.get_field(name).column}"' for model, names in ordered for name in names
+    )
+    link, invitation, customer, survey = (model._meta.db_table for model, _ in ordered)
+    sender = SurveySettings._meta.db_table
+    sql = (
+        f'SELECT {columns}, (SELECT "updated_at" FROM "{sender}" WHERE "id" = 1) FROM "{link}" '
+        f'INNER JOIN "{invitation}" ON "{invitation}"."id" = "{link}"."invitation_id" '
+        f'INNER JOIN "{customer}" ON "{customer}"."id" = "{invitation}"."customer_id" '
+        f'LEFT JOIN "{survey}" ON "{survey}"."id" = "{invitation}"."survey_id" '
+        f'WHERE "{link}"."id" = %s AND "{link}"."invitation_id" = %s'
+    )
+    return sql, ordered
+
+
 def _bound_link(request) -> SurveyLink | None:
-    """The link bound to this session, with its invitation, customer and survey (one query)."""
+    """The link bound to this session, with its invitation, customer and survey, and the version
+    (updated_at) of the sender settings as `sender_version` (one query)."""
     bound = request.session.get(SESSION_KEY)
     if not isinstance(bound, dict):
         return None
-    link = (
-        SurveyLink.objects.select_related("invitation__customer", "invitation__survey")
-        .filter(pk=bound.get("link"), invitation_id=bound.get("invitation"))
-        .first()
-    )
+    try:
+        ids = [int(bound["link"]), int(bound["invitation"])]
+    except (KeyError, TypeError, ValueError):
+        return None
+    sql, columns = _link_query()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, ids)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    objects, start = [], 0
+    for model, names in columns:
+        values = row[start : start + len(names)]
+        objects.append(model.from_db(connection.alias, names, values) if values[0] is not None else None)
+        start += len(names)
+    link, invitation, customer, survey = objects
+    invitation.customer, invitation.survey = customer, survey
+    link.invitation, link.sender_version = invitation, row[start]
     return link if _usable(link) else None
 
 
@@ -148,8 +205,8 @@ def _questions(survey: Survey) -> list[Question]:
     return list(survey.questions.order_by("position").prefetch_related(options))
 
 
-def _survey_page(request, *, survey, form, first, signer_name, reviewer_name, preview=False, status=200):
-    context = {
+def _survey_context(*, survey, form, first, signer_name, reviewer_name, preview=False) -> dict:
+    return {
         "survey": survey,
         "form": form,
         "rows": form.bound_rows(),
@@ -159,7 +216,36 @@ def _survey_page(request, *, survey, form, first, signer_name, reviewer_name, pr
         "reviewer_name": reviewer_name,
         "preview": preview,
     }
-    return _render(request, "surveys/public/survey.html", context, status=status)
+
+
+def _survey_page(request, *, status=200, sender=None, **page):
+    context = _survey_context(**page)
+    return _render(request, "surveys/public/survey.html", context, status=status, sender=sender)
+
+
+def _empty_form_page(request, *, survey, language, sender, first, signer_name, reviewer_name):
+    """The empty form, from the page rendered once per survey version, language and sender
+    version with placeholders, filled with this respondent's values (see surveys.public_cache)."""
+    key = (survey.pk, survey.updated_at, language, sender.pk, sender.updated_at, bool(first), bool(signer_name))
+    shell = page_shell(key, lambda: _render_shell(survey, sender, first=bool(first), signer=bool(signer_name)))
+    values = {"first_name": first, "signer_name": signer_name, "reviewer_name": reviewer_name}
+    response = HttpResponse(fill(shell, csrf_token=get_token(request), **values))
+    response["Content-Language"] = language
+    return response
+
+
+def _render_shell(survey: Survey, sender: SurveySettings, *, first: bool, signer: bool) -> str:
+    context = _survey_context(
+        survey=survey,
+        form=SurveyResponseForm(_questions(survey)),
+        first=PLACEHOLDERS["first_name"] if first else "",
+        signer_name=PLACEHOLDERS["signer_name"] if signer else "",
+        reviewer_name=PLACEHOLDERS["reviewer_name"],
+    )
+    context.update(
+        sender=sender, csrf_token=PLACEHOLDERS["csrf_token"], WINBACK_COMPANY_NAME=settings.WINBACK_COMPANY_NAME
+    )
+    return render_to_string("surveys/public/survey.html", context)
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -171,33 +257,31 @@ def answer(request):
     link = _bound_link(request)
     if link is None:
         return _render(request, "surveys/public/no_session.html", {}, status=404)
+    sender = sender_settings(link.sender_version)
     invitation = link.invitation
     if invitation.responded_at:
         just_answered = request.session[SESSION_KEY].pop("just_answered", False)
         if just_answered:
             request.session.modified = True
-        return _thanks(request, invitation, already=not just_answered)
-    with translation.override(_language(invitation)):
-        questions = _questions(invitation.survey)
-        form = SurveyResponseForm(questions, request.POST if request.method == "POST" else None)
-        if request.method == "POST":
-            if form.is_valid():
-                if submit_response(invitation, form.cleaned_data, questions=questions) is None:
-                    return _thanks(request, invitation, already=True)
-                request.session[SESSION_KEY] = {**request.session[SESSION_KEY], "just_answered": True}
-                return redirect("surveys:answer")
-            status = 400
-        else:
-            status = 200
-        return _survey_page(
-            request,
-            survey=invitation.survey,
-            form=form,
-            first=first_name(invitation.customer),
-            signer_name=invitation.signer_name,
-            reviewer_name=invitation.reviewer_name,
-            status=status,
-        )
+        return _thanks(request, invitation, already=not just_answered, sender=sender)
+    survey, language = invitation.survey, _language(invitation, sender)
+    page = {
+        "survey": survey,
+        "first": first_name(invitation.customer),
+        "signer_name": invitation.signer_name,
+        "reviewer_name": invitation.reviewer_name,
+    }
+    with translation.override(language):
+        if request.method != "POST":
+            return _empty_form_page(request, language=language, sender=sender, **page)
+        questions = _questions(survey)  # a submission is checked against the questions as they are now
+        form = SurveyResponseForm(questions, request.POST)
+        if form.is_valid():
+            if submit_response(invitation, form.cleaned_data, questions=questions) is None:
+                return _thanks(request, invitation, already=True, sender=sender)
+            request.session[SESSION_KEY] = {**request.session[SESSION_KEY], "just_answered": True}
+            return redirect("surveys:answer")
+        return _survey_page(request, form=form, status=400, sender=sender, **page)
 
 
 @require_POST

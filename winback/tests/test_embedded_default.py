@@ -26,6 +26,17 @@ def test_the_embedded_default_seeds_and_runs_a_task_through_a_real_worker(tmp_pa
     surveys = run_manage("seed_survey_demo", "--if-empty", env=env, timeout=600)
     assert "Survey demo loaded" in surveys.stdout, surveys.stdout
     assert list((tmp_path / "mail").glob("*.log")), "the invitations are written to the mail folder"
+    cases = run_manage("seed_case_demo", "--if-empty", env=env, timeout=600)
+    assert "Case demo loaded" in cases.stdout, cases.stdout
+    # The case pages on SQLite (the board's per-stage cards take a plain path there).
+    pages = ["/cases/", "/cases/board/", "/cases/pool/", "/cases/1/", "/cases/actions/", "/cases/outcomes/"]
+    code = (
+        "from django.test import Client\nfrom django.contrib.auth.models import User\n"
+        "c = Client()\nc.force_login(User.objects.get(username='manager1'))\n"
+        f"print([c.get(url, HTTP_HOST='127.0.0.1').status_code for url in {pages!r}])\n"
+    )
+    served = run_manage("shell", "-c", code, env=env, timeout=300)
+    assert served.stdout.strip().splitlines()[-1] == str([200] * len(pages)), served.stdout + served.stderr
     # The seed replayed detection over the demo history; a run today now works incrementally on SQLite.
     detected = run_manage("detect_defections", env=env)
     assert "(nightly (changed customers))" in detected.stdout, detected.stdout
