@@ -14,30 +14,41 @@ def fill_segments(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('cases', '0002_beat_schedule'),
-        ('customers', '0011_write_fewer_indexes'),
+        ("cases", "0002_beat_schedule"),
+        ("customers", "0011_write_fewer_indexes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='case',
-            name='segment',
-            field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='customers.segment', verbose_name='segment'),
+            model_name="case",
+            name="segment",
+            field=models.ForeignKey(
+                blank=True,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="customers.segment",
+                verbose_name="segment",
+            ),
         ),
         migrations.RunPython(fill_segments, migrations.RunPython.noop),
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(fields=['is_open', 'segment', '-value_at_stake', 'id'], name='case_open_segment_value'),
+            model_name="case",
+            index=models.Index(fields=["is_open", "segment", "-value_at_stake", "id"], name="case_open_segment_value"),
         ),
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(fields=['is_open', 'closed_at'], include=('stage', 'value_at_stake'), name='case_closed_recent'),
+            model_name="case",
+            index=models.Index(
+                fields=["is_open", "closed_at"], include=("stage", "value_at_stake"), name="case_closed_recent"
+            ),
         ),
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(condition=models.Q(('won_back_at__isnull', False)), fields=['-won_back_at', 'id'], name='case_won_back'),
+            model_name="case",
+            index=models.Index(
+                condition=models.Q(("won_back_at__isnull", False)), fields=["-won_back_at", "id"], name="case_won_back"
+            ),
         ),
     ]

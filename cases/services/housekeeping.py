@@ -252,9 +252,9 @@ def _open_batch_sql(settings: CaseSettings, after: int, deadlines: Deadlines, no
                 WHEN %s > 0 THEN (%s::bigint[])[1 + ((%s + turn - 1) %% %s)] END AS owner_id
             FROM numbered),
         new AS (
-            INSERT INTO {case_table} (customer_id, segment_id, event_id, stage, is_open, owner_id, opened_by_id, opened_at,
-                value_at_stake, first_contact_due, first_contact_at, due_at, deadline_at, primary_reason, fault,
-                closed_at, close_note, won_back_at, relapse, previous_case_id, rescued_by_id, reopened_count,
+            INSERT INTO {case_table} (customer_id, segment_id, event_id, stage, is_open, owner_id, opened_by_id,
+                opened_at, value_at_stake, first_contact_due, first_contact_at, due_at, deadline_at, primary_reason,
+                fault, closed_at, close_note, won_back_at, relapse, previous_case_id, rescued_by_id, reopened_count,
                 updated_at)
             SELECT customer_id, segment_id, id, %s, true, owner_id, NULL, %s, value, %s, NULL, %s, %s, primary_reason,
                 %s, NULL, '', NULL, relapse, CASE WHEN relapse THEN previous_id END, NULL, 0, %s

@@ -16,10 +16,10 @@ from django.views.decorators.http import require_GET, require_POST
 from cases import policy, states
 from cases.forms.lists import BoardMoveForm
 from cases.models import Stage
-from cases.states import allowed_targets
-from customers.models import Reason
 from cases.queries import BOARD_CARDS, BOARD_CLOSED_DAYS, CaseFilters, board_columns, filter_choices, sees_every_case
 from cases.selectors import case_for
+from cases.states import allowed_targets
+from customers.models import Reason
 from winback.roles import is_executive, role_of
 
 
