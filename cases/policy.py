@@ -21,6 +21,11 @@ def _active(user) -> bool:
     return user.is_authenticated and user.is_active and role_of(user) is not None
 
 
+def can_view_cases(user) -> bool:
+    """Any active staff role sees some cases (which ones: visible_cases)."""
+    return _active(user)
+
+
 def visible_cases(user, queryset: QuerySet | None = None) -> QuerySet:
     """The cases `user` may see (every list, export, search and drill-down starts here)."""
     queryset = Case.objects.all() if queryset is None else queryset
