@@ -1,19 +1,16 @@
 """The corrective actions exports, CSV (streamed) and XLSX (openpyxl write-only): the list
 exactly as filtered, in its order. Every cell goes through winback.exports (SUR-10)."""
 
-import tempfile
-
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, StreamingHttpResponse
+from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
-from openpyxl import Workbook
 
 from cases.models import CorrectiveAction
 from cases.views.actions import filtered_actions
 from customers.models import Reason
-from winback.exports import csv_chunks, safe_xlsx_cell
+from winback.exports import csv_download, xlsx_download
 
 CHUNK_SIZE = 1000
 
@@ -73,24 +70,5 @@ def actions_export(request, fmt: str):
         raise Http404
     _form, actions = filtered_actions(request)
     if fmt == "csv":
-        response = StreamingHttpResponse(
-            csv_chunks(header(), rows(actions), bom=True), content_type="text/csv; charset=utf-8"
-        )
-        response["Content-Disposition"] = f'attachment; filename="{_filename("csv")}"'
-    else:
-        workbook = Workbook(write_only=True)
-        sheet = workbook.create_sheet(_("Corrective actions"))
-        sheet.append([safe_xlsx_cell(cell) for cell in header()])
-        for row in rows(actions):
-            sheet.append([safe_xlsx_cell(cell) for cell in row])
-        output = tempfile.TemporaryFile()  # noqa: SIM115 (FileResponse closes it after sending)
-        workbook.save(output)
-        output.seek(0)
-        response = FileResponse(
-            output,
-            as_attachment=True,
-            filename=_filename("xlsx"),
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        )
-    response["Cache-Control"] = "no-store"
-    return response
+        return csv_download(header(), rows(actions), filename=_filename("csv"))
+    return xlsx_download(header(), rows(actions), sheet=_("Corrective actions"), filename=_filename("xlsx"))

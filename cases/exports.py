@@ -3,18 +3,16 @@ only the cases the user may see, in the same order (overdue first, then the reve
 CSV is streamed in chunks; XLSX is written by openpyxl in write-only mode. Every cell goes through
 winback.exports (formula cells neutralised, SUR-10)."""
 
-import tempfile
 from collections.abc import Iterator
 
 from django.http import FileResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
 
 from cases.models import Stage
 from cases.queries import CaseFilters, PrioritySlices, queue_cases
 from customers.models import Fault, Reason
-from winback.exports import csv_chunks, safe_xlsx_cell
+from winback.exports import csv_download, xlsx_download
 
 CHUNK_SIZE = 2000
 
@@ -71,28 +69,8 @@ def _filename(extension: str) -> str:
 
 
 def csv_response(user, filters: CaseFilters) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(
-        csv_chunks(header(), rows(user, filters), bom=True), content_type="text/csv; charset=utf-8"
-    )
-    response["Content-Disposition"] = f'attachment; filename="{_filename("csv")}"'
-    response["Cache-Control"] = "no-store"
-    return response
+    return csv_download(header(), rows(user, filters), filename=_filename("csv"))
 
 
 def xlsx_response(user, filters: CaseFilters) -> FileResponse:
-    workbook = Workbook(write_only=True)  # rows go to a temporary file, not kept in memory
-    sheet = workbook.create_sheet(_("Cases"))
-    sheet.append([safe_xlsx_cell(cell) for cell in header()])
-    for row in rows(user, filters):
-        sheet.append([safe_xlsx_cell(cell) for cell in row])
-    output = tempfile.TemporaryFile()  # noqa: SIM115 (FileResponse closes it after sending)
-    workbook.save(output)
-    output.seek(0)
-    response = FileResponse(
-        output,
-        as_attachment=True,
-        filename=_filename("xlsx"),
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    )
-    response["Cache-Control"] = "no-store"
-    return response
+    return xlsx_download(header(), rows(user, filters), sheet=_("Cases"), filename=_filename("xlsx"))

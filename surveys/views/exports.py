@@ -8,25 +8,22 @@ the question's text and the answer (a response with no answers still has one row
 goes through winback.exports (formula neutralisation, SUR-10)."""
 
 import datetime as dt
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
-from django.http import FileResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
-from openpyxl import Workbook
 
 from customers.models import Fault, Reason
 from surveys import policy
 from surveys.figures import parse_date_safe
 from surveys.models import Answer, Question, Response, Survey
-from winback.exports import csv_chunks, safe_xlsx_cell
+from winback.exports import csv_download, xlsx_download
 
 CHUNK_SIZE = 1000
 MULTIPLE_ANSWER_SEPARATOR = "; "
@@ -180,30 +177,11 @@ def _check(request) -> ExportFilters:
 @login_required
 def answers_export_csv(request):
     header, rows = export_table(_check(request))
-    # A byte-order mark, or spreadsheet programs read the Cyrillic and Polish answers as mojibake.
-    response = StreamingHttpResponse(csv_chunks(header, rows, bom=True), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{_filename("csv")}"'
-    response["Cache-Control"] = "no-store"
-    return response
+    return csv_download(header, rows, filename=_filename("csv"))
 
 
 @require_GET
 @login_required
 def answers_export_xlsx(request):
     header, rows = export_table(_check(request))
-    workbook = Workbook(write_only=True)  # rows go to a temporary file, not kept in memory
-    sheet = workbook.create_sheet(_("Answers"))
-    sheet.append([safe_xlsx_cell(cell) for cell in header])
-    for row in rows:
-        sheet.append([safe_xlsx_cell(cell) for cell in row])
-    output = tempfile.TemporaryFile()  # noqa: SIM115 (FileResponse closes it after sending)
-    workbook.save(output)
-    output.seek(0)
-    response = FileResponse(
-        output,
-        as_attachment=True,
-        filename=_filename("xlsx"),
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    )
-    response["Cache-Control"] = "no-store"
-    return response
+    return xlsx_download(header, rows, sheet=_("Answers"), filename=_filename("xlsx"))
