@@ -209,6 +209,14 @@ def seed_case_demo(*, now: dt.datetime | None = None) -> CaseDemoResult:
     if relapsing is not None:
         cases.append(_relapse(relapsing, clock, Reason.BILLING))
     actions = _corrective_actions(cases, manager1, administrator or manager1, clock)
+    if now is None:
+        # Detection sees the won-back customers' new purchases, so their cards and case pages
+        # explain the win-back instead of the old defection.
+        from customers.detection.engine import run_detection
+        from customers.models import Customer
+
+        Customer.objects.filter(cases__stage=Stage.WON_BACK).update(metrics_stale=True)
+        run_detection(trigger="seed_case_demo")
     return CaseDemoResult(
         loaded=True, cases=len(cases), open=Case.objects.filter(is_open=True).count(), actions=actions
     )
