@@ -87,7 +87,11 @@ def key_for_token(token: str) -> str:
 
 
 def _client_address(request) -> str:
-    return request.META.get("REMOTE_ADDR", "") or "-"
+    """The client's address: REMOTE_ADDR, or behind a proxy the request header named by
+    settings.RATELIMIT_IP_META_KEY (django-ratelimit's setting, e.g. "HTTP_X_REAL_IP"; of a list
+    such as X-Forwarded-For, the first entry)."""
+    key = getattr(settings, "RATELIMIT_IP_META_KEY", None) or "REMOTE_ADDR"
+    return request.META.get(key, "").split(",")[0].strip() or "-"
 
 
 def _address_key(address: str) -> str:

@@ -118,3 +118,14 @@ def test_the_unsubscribe_link_is_rate_limited_too():
         statuses = [client.get("/u/not-a-token/").status_code for _ in range(35)]
     assert statuses[:30] == [400] * 30
     assert statuses[30:] == [429] * 5
+
+
+def test_behind_a_proxy_each_client_address_from_the_configured_header_has_its_own_limit(settings):
+    settings.RATELIMIT_IP_META_KEY = "HTTP_X_FORWARDED_FOR"
+    with time_machine.travel(timezone.now(), tick=False):
+        client = Client()
+        first = [client.get(f"/s/{new_token()}/", HTTP_X_FORWARDED_FOR="203.0.113.7, 10.0.0.1") for _ in range(61)]
+        other = client.get(f"/s/{new_token()}/", HTTP_X_FORWARDED_FOR="198.51.100.9, 10.0.0.1")
+    assert first[-1].status_code == 429
+    assert {r.status_code for r in first[:60]} == {404}
+    assert other.status_code == 404

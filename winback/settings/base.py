@@ -146,6 +146,8 @@ ANYMAIL = {"WEBHOOK_SECRET": env("ANYMAIL_WEBHOOK_SECRET", default="")}
 # Rate limits of the public survey pages (RELIABILITY.md SUR-12), django-ratelimit syntax.
 WINBACK_SURVEY_TOKEN_RATE = env("WINBACK_SURVEY_TOKEN_RATE", default="30/m")
 WINBACK_SURVEY_IP_RATES = env.list("WINBACK_SURVEY_IP_RATES", default=["60/m", "600/h"])
+# Behind a proxy, the META key of the client's address (surveys.ratelimit); None: REMOTE_ADDR.
+RATELIMIT_IP_META_KEY = env("RATELIMIT_IP_META_KEY", default=None)
 
 # The cache holds rate-limit counters (survey pages); production needs one shared by all processes.
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
