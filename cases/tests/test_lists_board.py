@@ -230,9 +230,20 @@ def test_an_administrator_moves_any_card(admin_client):
 
 def test_the_cards_carry_keyboard_usable_move_forms_for_workable_cases_only(manager_client, manager):
     mine = CaseFactory(owner=manager)
-    CaseFactory(owner=None)
+    pool = CaseFactory(owner=None)
     html = manager_client.get(BOARD).content.decode()
-    assert f'action="{move_url(mine)}"' in html
-    assert f'hx-post="{move_url(mine)}"' in html
-    assert html.count("data-move-form") == 1
-    assert f'<label class="visually-hidden" for="move-{mine.pk}-stage">' in html
+    # A "Move" link per workable card: htmx fetches the card's form, without JavaScript the link
+    # opens the case page's move form.
+    assert f'hx-get="{move_url(mine)}"' in html
+    assert f'href="{reverse("cases:move", args=[mine.pk])}"' in html
+    assert html.count("data-move-link") == 1
+    assert f'hx-get="{move_url(pool)}"' not in html
+    card = manager_client.get(move_url(mine), HTTP_HX_REQUEST="true").content.decode()
+    assert f'action="{move_url(mine)}"' in card
+    assert f'hx-post="{move_url(mine)}"' in card
+    assert card.count("data-move-form") == 1
+    assert f'<label class="visually-hidden" for="move-{mine.pk}-stage">' in card
+    assert " open>" in card
+    plain = manager_client.get(move_url(mine))
+    assert plain.status_code == 302
+    assert plain["Location"] == reverse("cases:move", args=[mine.pk])

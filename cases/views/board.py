@@ -9,18 +9,15 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.html import format_html_join
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from cases import policy, states
 from cases.forms.lists import BoardMoveForm
 from cases.models import Case, Stage
 from cases.queries import BOARD_CARDS, BOARD_CLOSED_DAYS, CaseFilters, board_columns, filter_choices, sees_every_case
 from cases.selectors import case_for
-from cases.states import allowed_targets
-from customers.models import Reason
 from winback.roles import is_executive, role_of
 
 
@@ -28,26 +25,12 @@ def _board_context(request, filters: CaseFilters, *, failed_case=None, failed_fo
     user = request.user
     columns = board_columns(user, filters)
     query_string = urlencode(filters.params)
-    labels = dict(Stage.choices)
-    # The move controls' options as markup, once per page (the targets depend only on the stage):
-    # seventy cards each looping over the options through the template engine cost more than the
-    # board's queries.
-    stage_options = {
-        stage: format_html_join(
-            "", '<option value="{}">{}</option>', ((s, labels[s]) for s in allowed_targets(Case(stage=stage)))
-        )
-        for stage in Stage.values
-    }
     for column in columns:
         column.queue_url = reverse("cases:queue") + "?" + urlencode({**filters.params, "stage": column.stage})
         for case in column.cards:
             case.can_move = policy.can_work_case(user, case)
             if failed_case is not None and case.pk == failed_case.pk:
                 case.move_form = failed_form
-            elif case.can_move:
-                # Plain markup for the ~70 cards (a bound form per card doubled the page's time);
-                # only a refused move re-renders its card through BoardMoveForm with the errors.
-                case.move_options = stage_options[case.stage]
     return {
         "columns": columns,
         "filters": filters,
@@ -58,7 +41,6 @@ def _board_context(request, filters: CaseFilters, *, failed_case=None, failed_fo
         "card_limit": BOARD_CARDS,
         "closed_days": BOARD_CLOSED_DAYS,
         "diagnosed": Stage.DIAGNOSED.value,
-        "reason_options": format_html_join("", '<option value="{}">{}</option>', Reason.choices),
     }
 
 
@@ -71,14 +53,24 @@ def board(request):
     return render(request, "cases/lists/board.html", _board_context(request, filters))
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @login_required
 def board_move(request, pk: int):
     """Moves one card: 404 when the case is not visible, 403 when the user may not work on it;
-    a refused move changes nothing and says why."""
-    case = case_for(request.user, pk)
+    a refused move changes nothing and says why. A GET (a card's "Move" link) answers htmx with
+    the card and its move form — the board renders a link per card rather than seventy forms —
+    and sends a browser without JavaScript to the case page's move form."""
+    case = case_for(request.user, pk, queryset=Case.objects.select_related("customer", "owner"))
     if not policy.can_work_case(request.user, case):
         raise PermissionDenied
+    if request.method == "GET":
+        if not request.headers.get("HX-Request"):
+            return redirect("cases:move", pk=case.pk)
+        query_string = request.GET.get("filters", "")[:1000]
+        case.can_move = True
+        case.move_form = BoardMoveForm(case=case, initial={"filters": query_string})
+        case.move_open = True
+        return render(request, "cases/lists/_card.html", {"case": case, "query_string": query_string})
     form = BoardMoveForm(request.POST, case=case)
     filters = CaseFilters.from_params(QueryDict(request.POST.get("filters", "")[:1000]), request.user)
     moved = False

@@ -1,4 +1,5 @@
-// The case lists: on the board, the reason field of a card's move form is shown only when the
+// The case lists: on the board, a card's "Move" link fetches its move form (htmx); the reason
+// field of a card's move form is shown only when the
 // chosen stage is "diagnosed" (without JavaScript it is always there); on the queue, a checkbox
 // in the table head ticks every case on the page for the bulk reassignment.
 (() => {
@@ -33,6 +34,13 @@
     // After htmx puts a new board in place, set up its forms and keep the focus on the board.
     document.body.addEventListener("htmx:afterSwap", (event) => {
       initMoveForms(event.detail.target.isConnected ? event.detail.target : document);
+      // A card's "Move" link brought its form: put the focus on the stage to move to.
+      const card = event.detail.target.id ? document.getElementById(event.detail.target.id) : null;
+      const stage = card && card.tagName === "ARTICLE" && card.querySelector("[data-move-stage]");
+      if (stage) {
+        stage.focus();
+        return;
+      }
       const board = document.getElementById("board");
       const alert = board && board.querySelector("[role=alert], [role=status]");
       if (alert) {
