@@ -73,7 +73,7 @@ bench-tiny: install
 	$(PY) bench/detect_bench.py --transactions 2000 --customers 200 --new-transactions 500
 	$(PY) bench/invite_bench.py --customers 200
 	$(PY) bench/survey_page_bench.py --respondents 50 --seconds 2
-	$(PY) bench/pages_bench.py --customers 300 --transactions 5000 --cases 200 --heavy 5 --managers 5 --requests 20
+	$(PY) bench/pages_bench.py --customers 300 --transactions 5000 --cases 200 --heavy 5 --managers 5 --requests 20 --database-url postgres://winback:winback@127.0.0.1:5432/winback_bench_cases_tiny
 
 clean:
 	rm -rf var db.sqlite3 $(VENV)
