@@ -11,7 +11,6 @@ import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.contrib.auth import get_user_model
 from django.core.paginator import Page, Paginator
 from django.db import connection
 from django.db.models import Count, Q, Sum
@@ -19,10 +18,9 @@ from django.utils import timezone
 
 from cases import policy
 from cases.models import CLOSED_STAGES, OPEN_STAGES, Case, Stage, Task
+from cases.selectors import owner_choices
 from customers.models import Customer, Reason, Segment
 from winback.roles import Role, role_of
-
-User = get_user_model()
 
 PAGE_SIZE = 25
 BOARD_CARDS = 10
@@ -291,13 +289,6 @@ def task_list(viewer, assignee, *, done: bool = False):
 # --- choices for the filter bars ---------------------------------------------------------------
 
 
-def reassign_targets():
-    """Who may receive cases (cases.selectors.owner_choices)."""
-    from cases.selectors import owner_choices
-
-    return owner_choices()
-
-
 def filter_choices(user) -> dict:
     """The segments, reasons, stages and (for those who see every case) owners to filter by."""
     choices = {
@@ -308,5 +299,5 @@ def filter_choices(user) -> dict:
         "owners": [],
     }
     if sees_every_case(user):
-        choices["owners"] = [(str(u.pk), u.get_full_name() or u.username) for u in reassign_targets()]
+        choices["owners"] = [(str(u.pk), u.get_full_name() or u.username) for u in owner_choices()]
     return choices

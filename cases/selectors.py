@@ -16,16 +16,16 @@ def case_for(user, pk: int, queryset=None) -> Case:
     return case
 
 
-def owner_choices():
-    """Who may be given a case by reassignment: active account managers. Executives own cases
-    only by taking them in a rescue cycle (cases.services.rescue), which lets them work them."""
+def active_managers():
+    """The active account managers, by id (the order round-robin takes turns in)."""
     from django.contrib.auth import get_user_model
 
     from winback.roles import Role
 
-    return (
-        get_user_model()
-        .objects.filter(is_active=True, groups__name=Role.ACCOUNT_MANAGER.value)
-        .distinct()
-        .order_by("first_name", "last_name", "username")
-    )
+    return get_user_model().objects.filter(is_active=True, groups__name=Role.ACCOUNT_MANAGER.value).order_by("pk")
+
+
+def owner_choices():
+    """Who may be given a case by reassignment: active account managers, by name. Executives own
+    cases only by taking them in a rescue cycle (cases.services.rescue), which lets them work them."""
+    return active_managers().order_by("first_name", "last_name", "username")

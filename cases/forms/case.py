@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cases import states
 from cases.models import Activity, Offer, Stage
+from cases.selectors import owner_choices
 from cases.services import case_email, work
 from customers.models import Fault, Reason
 
@@ -180,5 +181,5 @@ class ReassignForm(DistinctIds, forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = work.owner_choices()
+        self.fields["owner"].queryset = owner_choices()
         self.fields["followers"].queryset = work.follower_choices()

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from cases.models import Stage
-from cases.queries import reassign_targets
+from cases.selectors import owner_choices
 from cases.states import allowed_targets
 from customers.models import Reason
 
@@ -61,7 +61,7 @@ class BulkReassignForm(forms.Form):
     cases = CaseIdsField(label=_("Cases"), error_messages={"required": _("Tick at least one case.")})
     owner = forms.ModelChoiceField(
         label=_("New owner"),
-        queryset=reassign_targets(),
+        queryset=owner_choices(),
         empty_label=_("— choose the new owner —"),
         error_messages={
             "required": _("Choose the new owner."),

@@ -18,7 +18,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import connection
 from django.db.models import Exists, OuterRef, QuerySet
 from django.template.loader import render_to_string
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -29,21 +29,11 @@ logger = logging.getLogger(__name__)
 
 SHOWN_PER_SECTION = 50  # a long list names the most valuable; the rest are counted and linked
 CLAIM_BATCH = 300
+
+
 # The paths the cases URLs are fixed at (cases brief), for a link whose view is not installed yet.
-FALLBACK_PATHS = {
-    "cases:detail": "/cases/{}/",
-    "cases:queue": "/cases/",
-    "cases:my_tasks": "/cases/tasks/",
-    "cases:care_review": "/cases/tasks/{}/review/",
-}
-
-
 def absolute_url(name: str, *args) -> str:
-    try:
-        path = reverse(name, args=args)
-    except NoReverseMatch:
-        path = FALLBACK_PATHS[name].format(*args)
-    return settings.SITE_URL.rstrip("/") + path
+    return settings.SITE_URL.rstrip("/") + reverse(name, args=args)
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 
 from cases import states
 from cases.models import Case, CaseEvent, CaseSettings, Offer, Stage
-from cases.services.opening import active_managers
+from cases.selectors import active_managers
 from cases.workdays import add_working_days, holidays_between
 from customers.models import DefectionEvent, Fault, Transaction
 

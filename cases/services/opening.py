@@ -10,16 +10,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases.models import Case, CaseEvent, CaseSettings
+from cases.selectors import active_managers
 from cases.services import history
 from cases.workdays import add_working_days
 from customers.models import Customer, DefectionEvent
-from winback.roles import Role
 
 User = get_user_model()
-
-
-def active_managers():
-    return User.objects.filter(is_active=True, groups__name=Role.ACCOUNT_MANAGER.value).order_by("pk")
 
 
 def next_round_robin_manager(settings: CaseSettings):

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from cases import states
 from cases.models import Activity, Case, CaseEvent, Offer, Stage, Task
+from cases.selectors import owner_choices
 from cases.services import history
 from cases.services.reasons import record_reason
 from winback.roles import Role
@@ -266,13 +267,6 @@ def complete_task(*, task: Task, actor) -> Task:
 
 
 # Reassignment
-
-
-def owner_choices():
-    """Who may own a case (cases.selectors.owner_choices: active account managers)."""
-    from cases.selectors import owner_choices as choices
-
-    return choices()
 
 
 def follower_choices():
