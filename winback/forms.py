@@ -53,6 +53,11 @@ class UserEditForm(forms.Form):
         required=False,
         help_text=_("Deactivated users cannot sign in and are signed out everywhere at once."),
     )
+    dashboard = forms.BooleanField(
+        label=_("May see the churn dashboard"),
+        required=False,
+        help_text=_("For account managers; executives and administrators always see it."),
+    )
 
     def __init__(self, *args, editor=None, user=None, **kwargs):
         super().__init__(*args, **kwargs)

@@ -21,3 +21,13 @@ class JobRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job} @ {self.slot}"
+
+
+from winback.dashboard.models import (  # noqa: E402,F401  (the dashboard's tables belong to this app)
+    AtRiskMonth,
+    CaseMonth,
+    CohortMonth,
+    CustomerMonth,
+    DefectionMonth,
+    FactRefresh,
+)

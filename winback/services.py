@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.contrib.auth.tokens import default_token_generator
 from django.contrib.sessions.models import Session
 from django.core.mail import send_mail
@@ -53,12 +53,23 @@ def user_create(
 
 
 @transaction.atomic
-def user_update(*, user, email: str, first_name: str, last_name: str, role: Role, is_active: bool) -> User:
-    """Changes a user's details, role and active flag; deactivation ends their sessions."""
+def user_update(
+    *, user, email: str, first_name: str, last_name: str, role: Role, is_active: bool, dashboard: bool = False
+) -> User:
+    """Changes a user's details, role, active flag and dashboard access (a permission of the user's
+    own, for account managers; the other roles have it through their group); deactivation ends
+    their sessions."""
     was_active = user.is_active
     user.email, user.first_name, user.last_name, user.is_active = email, first_name, last_name, is_active
     user.save(update_fields=["email", "first_name", "last_name", "is_active"])
     _set_role(user, role)
+    permission = Permission.objects.get(content_type__app_label="winback", codename="view_dashboard")
+    if dashboard and role == Role.ACCOUNT_MANAGER:
+        user.user_permissions.add(permission)
+    else:
+        user.user_permissions.remove(permission)
+    for cache in ("_perm_cache", "_user_perm_cache"):
+        user.__dict__.pop(cache, None)
     if was_active and not is_active:
         end_sessions_of(user)
     return user

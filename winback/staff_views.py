@@ -84,6 +84,9 @@ def user_edit(request, pk: int):
         "email": user.email,
         "role": current_role.value if current_role else Role.ACCOUNT_MANAGER.value,
         "is_active": user.is_active,
+        "dashboard": user.user_permissions.filter(
+            codename="view_dashboard", content_type__app_label="winback"
+        ).exists(),
     }
     form = UserEditForm(request.POST or None, initial=initial, editor=request.user, user=user)
     if request.method == "POST" and form.is_valid():
@@ -95,6 +98,7 @@ def user_edit(request, pk: int):
             last_name=data["last_name"],
             role=Role(data["role"]),
             is_active=data["is_active"],
+            dashboard=data["dashboard"],
         )
         messages.success(request, _("User %(name)s saved.") % {"name": user.username})
         return redirect("staff:user_list")

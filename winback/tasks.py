@@ -5,3 +5,6 @@ from celery import shared_task
 def ping() -> str:
     """Answers "pong": lets operators and the smoke test check that a worker is consuming."""
     return "pong"
+
+
+from winback.dashboard.tasks import refresh_dashboard_task  # noqa: E402,F401  (registers the job with workers)

@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("customers.urls")),
     path("", include("surveys.urls")),
     path("cases/", include("cases.urls")),
+    path("dashboard/", include("winback.dashboard.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -6,10 +6,14 @@ from django.shortcuts import redirect, render
 from django.template import loader
 from django.views.decorators.http import require_GET
 
+from winback.roles import is_executive
+
 
 @login_required
 def home(request):
-    """Everyone lands on the customer list for now; later issues add queue and dashboard."""
+    """Executives land on the dashboard; everyone else on the customer list."""
+    if is_executive(request.user) and request.user.has_perm("winback.view_dashboard"):
+        return redirect("dashboard:home")
     return redirect("customers:list")
 
 

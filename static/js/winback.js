@@ -8,6 +8,10 @@ document.addEventListener("DOMContentLoaded", () => {
       event.stopImmediatePropagation();
     }
   });
+  // Buttons with data-print open the browser's print dialog (the dashboard's monthly report).
+  document.querySelectorAll("[data-print]").forEach((button) => {
+    button.addEventListener("click", () => window.print());
+  });
   // Selects with data-autosubmit submit their form when changed (filter bars).
   document.querySelectorAll("select[data-autosubmit]").forEach((select) => {
     select.addEventListener("change", () => select.form.requestSubmit());

@@ -235,11 +235,18 @@ WINBACK_BEAT_JOBS = {
         "description": "Each owner's email of overdue first contacts, cases and tasks (each item at most once a day; "
         "none when nothing is new).",
     },
+    # The dashboard (winback 0004 adds it to databases migrated before it).
+    "refresh-dashboard-facts": {
+        "task": "winback.dashboard.tasks.refresh_dashboard_task",
+        "crontab": env("WINBACK_DASHBOARD_CRON", default="0 4 * * *"),
+        "kwargs": {},
+        "description": "The dashboard's monthly fact tables, rebuilt (also after each detection run and on demand).",
+    },
 }
 CELERY_TASK_ALWAYS_EAGER = False
 # Started by customers.tasks.detect_defections_task after each detection run (the explicit hook by
 # which the apps downstream of detection react at once; their own schedules catch up otherwise).
-WINBACK_AFTER_DETECTION_TASKS = ["cases.tasks.case_housekeeping_task"]
+WINBACK_AFTER_DETECTION_TASKS = ["cases.tasks.case_housekeeping_task", "winback.dashboard.tasks.refresh_dashboard_task"]
 
 LOGGING = {
     "version": 1,

@@ -14,13 +14,14 @@ import re
 import pytest
 import redis
 from django.conf import settings
+from django.db.models import Sum
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from customers.models import Customer, DetectionRun
 from customers.tests.detection_helpers import buy, segment
 from customers.tests.factories import CustomerFactory
-from winback.models import JobRun
+from winback.models import DefectionMonth, FactRefresh, JobRun
 from winback.tests.processes import Beat, Worker, clean_env, send_from_another_process, wait_for
 
 # Committed rows, so the worker and the beats see them. serialized_rollback puts the role groups
@@ -78,6 +79,10 @@ def test_a_worker_on_redis_runs_detection_sent_by_another_process(tmp_path):
     assert f"detection run {run.pk}" in finished.outcome
     gone.refresh_from_db()
     assert gone.status == Customer.Status.DEFECTED, run.summary
+    # The worker then rebuilt the dashboard's facts (settings.WINBACK_AFTER_DETECTION_TASKS).
+    refresh = wait_for(lambda: FactRefresh.objects.filter(trigger=f"detection run {run.pk}", status="done").first(), 60)
+    assert refresh is not None, worker.output()
+    assert DefectionMonth.objects.filter(month=run.as_of.replace(day=1)).aggregate(n=Sum("events"))["n"] == 1
     assert gone.defection_events.filter(status="open", kind="passive").count() == 1
     assert f"{TASK}[{task_id}] succeeded" in worker.output()
 

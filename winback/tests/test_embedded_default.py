@@ -37,6 +37,21 @@ def test_the_embedded_default_seeds_and_runs_a_task_through_a_real_worker(tmp_pa
     )
     served = run_manage("shell", "-c", code, env=env, timeout=300)
     assert served.stdout.strip().splitlines()[-1] == str([200] * len(pages)), served.stdout + served.stderr
+    # The dashboard's facts and pages on SQLite (the refresh's SQL has a plain SQLite dialect).
+    refreshed = run_manage("refresh_dashboard", env=env, timeout=300)
+    assert "Dashboard facts rebuilt" in refreshed.stdout, refreshed.stdout + refreshed.stderr
+    dashboard = ["/dashboard/", "/dashboard/?period=year&year=2026", "/dashboard/report/", "/dashboard/list/defected/"]
+    code = (
+        "from django.test import Client\nfrom django.contrib.auth.models import User\n"
+        "c = Client()\nc.force_login(User.objects.get(username='exec1'))\n"
+        f"print([c.get(url, HTTP_HOST='127.0.0.1').status_code for url in {dashboard!r}])\n"
+        "page = c.get('/dashboard/?period=year&year=2026', HTTP_HOST='127.0.0.1')\n"
+        "print(page.content.decode().count('data-figure='))\n"
+    )
+    served = run_manage("shell", "-c", code, env=env, timeout=300)
+    status_line, figures = served.stdout.strip().splitlines()[-2:]
+    assert status_line == str([200] * len(dashboard)), served.stdout + served.stderr
+    assert figures == "15"
     # The seed replayed detection over the demo history; a run today now works incrementally on SQLite.
     detected = run_manage("detect_defections", env=env)
     assert "(nightly (changed customers))" in detected.stdout, detected.stdout
