@@ -85,6 +85,8 @@ class Invitation(models.Model):
                     reminder_skipped_at__isnull=True,
                 ),
             ),
+            # The dashboard's drill-down lists the invitations sent in a period.
+            models.Index(fields=["sent_at"], name="invitation_sent", condition=Q(sent_at__isnull=False)),
             # The sending rate limit counts the claims of the last minute (surveys.services.sending).
             models.Index(fields=["claimed_at"], name="invitation_claimed"),
             models.Index(fields=["reminder_claimed_at"], name="invitation_reminder_claimed"),

@@ -17,7 +17,8 @@ from django.views.decorators.http import require_GET
 from cases.models import Stage
 from customers.models import DefectionEvent, Reason, Segment
 from surveys.policy import can_export_answers
-from winback.dashboard.drilldown import LIST_COLUMNS, LISTS, SORTS, Drill, drill_list, parse_drill, stage_labels, when
+from winback.dashboard.drill_columns import LIST_COLUMNS, when
+from winback.dashboard.drilldown import LISTS, SORTS, Drill, drill_list, parse_drill, stage_labels
 from winback.dashboard.figures import Filters, build_dashboard
 from winback.dashboard.forms import DashboardFilterForm, filter_query
 from winback.dashboard.periods import month_period
