@@ -71,23 +71,54 @@ def add_months(month: dt.date, count: int) -> dt.date:
 SEG = "COALESCE(c.segment_id, 0)"
 MGR = "COALESCE(c.account_manager_id, 0)"
 SIGNED = "CASE WHEN t.kind = 'refund' THEN -t.amount ELSE t.amount END"
-# Defection events that count (a dismissed false alarm does not), with their customer.
-EVENTS = "customers_defectionevent e JOIN customers_customer c ON c.id = e.customer_id WHERE e.status <> 'closed'"
+
+
+def _working_tables_sql() -> list[str]:
+    """Two temporary tables read by most facts, so the customers and events are scanned and
+    joined once rather than once per fact: customers by month of first purchase and dimensions,
+    and every defection event with its customer's dimensions and how far it got."""
+    in_stock = (
+        f"CASE WHEN c.first_purchase_at IS NOT NULL AND {local_date('c.first_purchase_at')} < e.as_of THEN 1 ELSE 0 END"
+    )
+    return [
+        "DROP TABLE IF EXISTS dash_customer",
+        "DROP TABLE IF EXISTS dash_event",
+        f"CREATE TEMP TABLE dash_customer AS SELECT {month_of_time('c.first_purchase_at')} AS cohort, "
+        f"{SEG} AS seg, {MGR} AS mgr, COUNT(*) AS n FROM customers_customer c "
+        "WHERE c.first_purchase_at IS NOT NULL GROUP BY 1, 2, 3",
+        f"CREATE TEMP TABLE dash_event AS SELECT {month_of_date('e.as_of')} AS month, {SEG} AS seg, {MGR} AS mgr, "
+        f"{month_of_time('c.first_purchase_at')} AS cohort, {in_stock} AS in_stock, e.kind, e.primary_reason, "
+        "e.status, e.lost_revenue, CASE WHEN e.status = 'recovered' AND e.recovered_at IS NOT NULL "
+        f"THEN {month_of_time('e.recovered_at')} END AS recovered_month, {month_of_time('i.sent_at')} AS sent_month, "
+        "CASE WHEN i.responded_at IS NOT NULL THEN 1 ELSE 0 END AS answered, "
+        "COALESCE(kc.contacted, 0) AS contacted, COALESCE(kc.offered, 0) AS offered "
+        "FROM customers_defectionevent e JOIN customers_customer c ON c.id = e.customer_id "
+        "LEFT JOIN surveys_invitation i ON i.event_id = e.id "
+        "LEFT JOIN (SELECT k.event_id, MAX(CASE WHEN k.first_contact_at IS NOT NULL THEN 1 ELSE 0 END) AS contacted, "
+        "MAX(CASE WHEN o.case_id IS NOT NULL THEN 1 ELSE 0 END) AS offered FROM cases_case k "
+        "LEFT JOIN (SELECT DISTINCT case_id FROM cases_offer) o ON o.case_id = k.id "
+        "WHERE k.event_id IS NOT NULL GROUP BY k.event_id) kc ON kc.event_id = e.id",
+    ]
+
+
+# Defection events that count (a dismissed false alarm does not)…
+COUNTING = "status <> 'closed'"
 # …and of those, the defections of customers who were in the active stock (had bought before).
-STOCK_EVENTS = f"{EVENTS} AND c.first_purchase_at IS NOT NULL AND {local_date('c.first_purchase_at')} < e.as_of"
+STOCK = f"{COUNTING} AND in_stock = 1"
 
 
 def _customer_month_sql() -> list[str]:
     table = "winback_customermonth (month, segment_key, manager_key, "
     return [
-        f"INSERT INTO {table}new_customers) SELECT {month_of_time('c.first_purchase_at')}, {SEG}, {MGR}, "
-        "COUNT(*) FROM customers_customer c WHERE c.first_purchase_at IS NOT NULL GROUP BY 1, 2, 3",
-        f"INSERT INTO {table}defected_out) SELECT {month_of_date('e.as_of')}, {SEG}, {MGR}, COUNT(*) "
-        f"FROM {STOCK_EVENTS} GROUP BY 1, 2, 3",
-        f"INSERT INTO {table}returned) SELECT {month_of_time('e.recovered_at')}, {SEG}, {MGR}, COUNT(*) "
-        f"FROM {STOCK_EVENTS} AND e.status = 'recovered' AND e.recovered_at IS NOT NULL GROUP BY 1, 2, 3",
-        f"INSERT INTO {table}won_back) SELECT {month_of_time('e.recovered_at')}, {SEG}, {MGR}, COUNT(*) "
-        f"FROM {EVENTS} AND e.status = 'recovered' AND e.recovered_at IS NOT NULL GROUP BY 1, 2, 3",
+        f"INSERT INTO {table}new_customers) SELECT cohort, seg, mgr, n FROM dash_customer",
+        f"INSERT INTO {table}defected_out) SELECT month, seg, mgr, COUNT(*) FROM dash_event WHERE {STOCK} "
+        "GROUP BY 1, 2, 3",
+        f"INSERT INTO {table}returned) SELECT recovered_month, seg, mgr, COUNT(*) FROM dash_event WHERE {STOCK} "
+        "AND recovered_month IS NOT NULL GROUP BY 1, 2, 3",
+        f"INSERT INTO {table}won_back) SELECT recovered_month, seg, mgr, COUNT(*) FROM dash_event "
+        "WHERE recovered_month IS NOT NULL GROUP BY 1, 2, 3",
+        f"INSERT INTO {table}survey_sent, survey_answered) SELECT sent_month, seg, mgr, COUNT(*), SUM(answered) "
+        "FROM dash_event WHERE sent_month IS NOT NULL GROUP BY 1, 2, 3",
         # Net purchases since the customer's first win-back; separately, those of customers who
         # accepted an offer in a case (the return on the offers).
         f"INSERT INTO {table}recovered_revenue, offer_revenue) SELECT {month_of_time('t.occurred_at')}, {SEG}, "
@@ -102,9 +133,6 @@ def _customer_month_sql() -> list[str]:
         "COUNT(*), SUM(o.cost) FROM cases_offer o JOIN cases_case k ON k.id = o.case_id "
         "JOIN customers_customer c ON c.id = k.customer_id WHERE o.status = 'accepted' "
         "AND o.decided_at IS NOT NULL GROUP BY 1, 2, 3",
-        f"INSERT INTO {table}survey_sent, survey_answered) SELECT {month_of_time('i.sent_at')}, {SEG}, {MGR}, "
-        "COUNT(*), SUM(CASE WHEN i.responded_at IS NOT NULL THEN 1 ELSE 0 END) FROM surveys_invitation i "
-        "JOIN customers_customer c ON c.id = i.customer_id WHERE i.sent_at IS NOT NULL GROUP BY 1, 2, 3",
     ]
 
 
@@ -121,32 +149,21 @@ AT_RISK_SQL = [
 def _defection_month_sql() -> str:
     return (
         "INSERT INTO winback_defectionmonth (month, segment_key, manager_key, kind, reason, events, lost_revenue, "
-        f"invited, answered, contacted, offered, won_back) SELECT {month_of_date('e.as_of')}, {SEG}, {MGR}, "
-        "e.kind, e.primary_reason, COUNT(*), SUM(e.lost_revenue), "
-        "SUM(CASE WHEN i.sent_at IS NOT NULL THEN 1 ELSE 0 END), "
-        "SUM(CASE WHEN i.responded_at IS NOT NULL THEN 1 ELSE 0 END), "
-        "SUM(COALESCE(kc.contacted, 0)), SUM(COALESCE(kc.offered, 0)), "
-        "SUM(CASE WHEN e.status = 'recovered' THEN 1 ELSE 0 END) "
-        "FROM customers_defectionevent e JOIN customers_customer c ON c.id = e.customer_id "
-        "LEFT JOIN surveys_invitation i ON i.event_id = e.id "
-        "LEFT JOIN (SELECT k.event_id, MAX(CASE WHEN k.first_contact_at IS NOT NULL THEN 1 ELSE 0 END) AS contacted, "
-        "MAX(CASE WHEN o.case_id IS NOT NULL THEN 1 ELSE 0 END) AS offered FROM cases_case k "
-        "LEFT JOIN (SELECT DISTINCT case_id FROM cases_offer) o ON o.case_id = k.id "
-        "WHERE k.event_id IS NOT NULL GROUP BY k.event_id) kc ON kc.event_id = e.id "
-        "WHERE e.status <> 'closed' GROUP BY 1, 2, 3, 4, 5"
+        "invited, answered, contacted, offered, won_back) SELECT month, seg, mgr, kind, primary_reason, COUNT(*), "
+        "SUM(lost_revenue), COUNT(sent_month), SUM(answered), SUM(contacted), SUM(offered), "
+        f"SUM(CASE WHEN status = 'recovered' THEN 1 ELSE 0 END) FROM dash_event WHERE {COUNTING} "
+        "GROUP BY 1, 2, 3, 4, 5"
     )
 
 
 def _cohort_month_sql() -> list[str]:
-    cohort = month_of_time("c.first_purchase_at")
     table = "winback_cohortmonth (cohort, month, segment_key, manager_key, "
     return [
-        f"INSERT INTO {table}joined) SELECT {cohort}, {cohort}, {SEG}, {MGR}, COUNT(*) FROM customers_customer c "
-        "WHERE c.first_purchase_at IS NOT NULL GROUP BY 1, 2, 3, 4",
-        f"INSERT INTO {table}defected) SELECT {cohort}, {month_of_date('e.as_of')}, {SEG}, {MGR}, COUNT(*) "
-        f"FROM {STOCK_EVENTS} GROUP BY 1, 2, 3, 4",
-        f"INSERT INTO {table}returned) SELECT {cohort}, {month_of_time('e.recovered_at')}, {SEG}, {MGR}, COUNT(*) "
-        f"FROM {STOCK_EVENTS} AND e.status = 'recovered' AND e.recovered_at IS NOT NULL GROUP BY 1, 2, 3, 4",
+        f"INSERT INTO {table}joined) SELECT cohort, cohort, seg, mgr, n FROM dash_customer",
+        f"INSERT INTO {table}defected) SELECT cohort, month, seg, mgr, COUNT(*) FROM dash_event WHERE {STOCK} "
+        "GROUP BY 1, 2, 3, 4",
+        f"INSERT INTO {table}returned) SELECT cohort, recovered_month, seg, mgr, COUNT(*) FROM dash_event "
+        f"WHERE {STOCK} AND recovered_month IS NOT NULL GROUP BY 1, 2, 3, 4",
     ]
 
 
@@ -253,6 +270,7 @@ def refresh_facts(*, trigger: str = "command") -> FactRefresh:
             for table in TABLES:
                 cursor.execute(f"DELETE FROM {table}")  # noqa: S608 (a constant)
             statements = [
+                *_working_tables_sql(),
                 *_customer_month_sql(),
                 *AT_RISK_SQL,
                 _defection_month_sql(),
@@ -264,6 +282,8 @@ def refresh_facts(*, trigger: str = "command") -> FactRefresh:
                 table = sql.split()[2] if sql.startswith("INSERT") else None
                 if table:
                     counts[table] = counts.get(table, 0) + max(cursor.rowcount, 0)
+            for table in ("dash_customer", "dash_event"):
+                cursor.execute(f"DROP TABLE {table}")  # noqa: S608 (a constant)
             case_rows = _contact_hours_rows(cursor, params) + _open_case_rows(cursor, this_month, now)
             CaseMonth.objects.bulk_create(case_rows, batch_size=2000)
             counts["winback_casemonth"] = counts.get("winback_casemonth", 0) + len(case_rows)
