@@ -11,9 +11,10 @@ import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 
+from django.contrib.auth import get_user_model
 from django.core.paginator import Page, Paginator
 from django.db import connection
-from django.db.models import Count, Q, Sum
+from django.db.models import CharField, Count, F, Prefetch, Q, Sum, Value
 from django.utils import timezone
 
 from cases import policy
@@ -26,6 +27,7 @@ PAGE_SIZE = 25
 BOARD_CARDS = 10
 BOARD_CLOSED_DAYS = 90
 PRIORITY = ("-value_at_stake", "id")
+User = get_user_model()
 
 
 def sees_every_case(user) -> bool:
@@ -208,31 +210,51 @@ class Column:
 def board_cases(user, filters: CaseFilters, *, now=None):
     """The visible cases on the board: the user's open cases and those closed in the last 90
     days, with the queue's filters (the stage filter is the board's columns, so it is ignored).
-    Returns (open cases, recently closed cases): kept apart so each half uses its own index."""
+    Returns (open cases, recently closed cases): kept apart so each half uses its own index.
+
+    The closed half has no "stage in the closed stages" condition (a closed case has one of
+    them): each column's top cards add "stage = X", and with an IN list beside it PostgreSQL
+    could no longer read case_open_stage_value in value order and sorted every closed case of
+    the stage instead (17 ms for the administrator's board rather than 0.2 ms)."""
     now = now or timezone.now()
     cutoff = now - dt.timedelta(days=BOARD_CLOSED_DAYS)
     filters = dataclasses.replace(filters, stage="")
     mine = my_cases(user)
     open_cases = filtered(mine.filter(is_open=True), filters, user, now=now)
-    closed = filtered(
-        mine.filter(is_open=False, stage__in=CLOSED_STAGES, closed_at__gte=cutoff), filters, user, now=now
-    )
+    closed = filtered(mine.filter(is_open=False, closed_at__gte=cutoff), filters, user, now=now)
     return open_cases, closed
 
 
+def column_totals(open_cases, closed, *, per_stage: bool):
+    """The count and money at stake of each stage, one row per stage ("column", "count",
+    "total") in one query: the open and the recently closed halves, UNION ALL.
+
+    Over every open case (per_stage) the open half is one aggregate per stage without a GROUP
+    BY: each reads its stage's stretch of case_open_stage_value and never hashes the stage of
+    100,000 rows (15 ms rather than 28 ms). A narrowed board (a manager's share, a filter)
+    reads its few rows once through its own index and groups them."""
+    if per_stage:
+        halves = [
+            open_cases.filter(stage=stage).order_by().values(column=Value(stage, output_field=CharField()))
+            for stage in OPEN_STAGES
+        ]
+    else:
+        halves = [open_cases.order_by().values(column=F("stage"))]
+    halves.append(closed.filter(stage__in=CLOSED_STAGES).order_by().values(column=F("stage")))
+    totals = [half.annotate(count=Count("*"), total=Sum("value_at_stake")) for half in halves]
+    return totals[0].union(*totals[1:], all=True)
+
+
 def board_columns(user, filters: CaseFilters, *, now=None, cards: int = BOARD_CARDS) -> list[Column]:
-    """One column per stage with its count and money at stake (one query: the open and the
-    recently closed halves grouped by stage, UNION ALL) and its top cards by value (one UNION ALL
-    query for the ids, one for the cards, one for their followers)."""
+    """One column per stage with its count and money at stake (one query, column_totals) and
+    its top cards by value (one UNION ALL query for the ids, one for the cards, one for their
+    followers)."""
     open_cases, closed = board_cases(user, filters, now=now)
     columns = {stage: Column(stage=stage, label=label) for stage, label in Stage.choices}
-    grouped = [
-        half.order_by().values("stage").annotate(count=Count("*"), total=Sum("value_at_stake"))
-        for half in (open_cases, closed)
-    ]
-    for row in grouped[0].union(grouped[1], all=True):
-        columns[row["stage"]].count += row["count"]
-        columns[row["stage"]].total += row["total"] or 0
+    every_case = sees_every_case(user) and not dataclasses.replace(filters, stage="").active
+    for row in column_totals(open_cases, closed, per_stage=every_case):
+        columns[row["column"]].count += row["count"]
+        columns[row["column"]].total += row["total"] or 0
     stages = [stage for stage, column in columns.items() if column.count]
     if stages:
         per_stage = [
@@ -265,7 +287,8 @@ def board_columns(user, filters: CaseFilters, *, now=None, cards: int = BOARD_CA
                 "owner__first_name",
                 "owner__last_name",
             )
-            .prefetch_related("followers")  # policy.can_work_case per card without a query each
+            # policy.can_work_case per card without a query each; it only compares the ids.
+            .prefetch_related(Prefetch("followers", queryset=User.objects.only("pk")))
             .order_by(*PRIORITY)
         )
         for case in found:

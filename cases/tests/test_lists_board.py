@@ -116,6 +116,49 @@ def test_the_board_query_count_is_fixed_for_each_role(client, role_user, django_
     assert columns(response)[Stage.NEW].count == 32  # owned and followed for the manager, all for the executive
 
 
+def test_the_administrators_whole_board_adds_up_like_a_filtered_one(admin_client, manager):
+    # The whole board counts each open stage on its own, a filtered one groups its rows: the
+    # same figures either way, closed columns included.
+    for stage, amounts in {Stage.NEW: ["10", "20"], Stage.DIAGNOSED: ["5.25"], Stage.OFFER_MADE: ["7"]}.items():
+        for amount in amounts:
+            CaseFactory(owner=manager, stage=stage, value_at_stake=Decimal(amount))
+    closed_case(manager, "30", Stage.LOST, days_ago=3)
+    closed_case(manager, "40", Stage.LOST, days_ago=100)  # closed too long ago
+    whole = columns(admin_client.get(BOARD))
+    narrowed = columns(admin_client.get(BOARD, {"owner": manager.pk}))
+    expected = {
+        Stage.NEW: (2, Decimal("30")),
+        Stage.CONTACTING: (0, 0),
+        Stage.DIAGNOSED: (1, Decimal("5.25")),
+        Stage.OFFER_MADE: (1, Decimal("7")),
+        Stage.WON_BACK: (0, 0),
+        Stage.LOST: (1, Decimal("30")),
+        Stage.LET_GO: (0, 0),
+    }
+    for board in (whole, narrowed):
+        assert {stage: (column.count, column.total) for stage, column in board.items()} == expected
+        assert [card.value_at_stake for card in board[Stage.LOST].cards] == [Decimal("30")]
+
+
+def test_closed_columns_show_their_most_valuable_recent_cases_and_cards_show_overdue(admin_client, manager):
+    for n in range(12):
+        closed_case(manager, str(100 + n), Stage.WON_BACK, days_ago=5)
+    closed_case(manager, "999", Stage.WON_BACK, days_ago=91)  # closed too long ago: not on the board
+    late = CaseFactory(owner=manager, value_at_stake=Decimal("50"))
+    Case.objects.filter(pk=late.pk).update(deadline_at=timezone.now() - dt.timedelta(days=1))
+    response = admin_client.get(BOARD)
+    won_back = columns(response)[Stage.WON_BACK]
+    assert won_back.count == 12
+    assert [card.value_at_stake for card in won_back.cards] == [Decimal(111 - n) for n in range(10)]
+    html = response.content.decode()
+    card = html[html.index(f'id="card-{late.pk}"') - 100 :]
+    card = card[: card.index("</article>")]
+    assert "border-danger" in card
+    assert "Overdue" in card
+    assert f'href="{reverse("cases:detail", args=[late.pk])}"' in card
+    assert manager.username in card or manager.get_full_name() in card
+
+
 def test_the_board_filters_like_the_queue(manager_client, manager):
     CaseFactory(owner=manager, primary_reason=Reason.PRICE, value_at_stake=Decimal("10"))
     CaseFactory(owner=manager, primary_reason=Reason.SERVICE, value_at_stake=Decimal("20"))

@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import QueryDict
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import urlencode as urlencode_filter
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
@@ -21,14 +22,44 @@ from cases.selectors import case_for
 from winback.roles import is_executive, role_of
 
 
+def _pk_url(name: str):
+    """A function pk -> reverse(name, args=[pk]) that reverses once: the board builds three
+    links for each of its ~70 cards."""
+    marker = "2147483647"
+    head, tail = reverse(name, args=[int(marker)]).rsplit(marker, 1)
+    return lambda pk: f"{head}{pk}{tail}"
+
+
+def _dress_card(case, user, urls, *, can_move=None):
+    """What a card shows, computed once rather than looked up by the template (see _card.html)."""
+    case.detail_url, case.move_url, case.move_page_url = (url(case.pk) for url in urls)
+    case.overdue = case.is_overdue
+    owner = case.owner
+    case.owner_name = (owner.get_full_name() or owner.username) if owner is not None else ""
+    case.can_move = policy.can_work_case(user, case) if can_move is None else can_move
+    case.move_form = None
+    case.move_open = False
+    return case
+
+
+def _card_urls():
+    return (_pk_url("cases:detail"), _pk_url("cases:board_move"), _pk_url("cases:move"))
+
+
+def _move_query(query_string: str) -> str:
+    """The query string a card's "Move" link sends, so its form keeps the board's filters."""
+    return f"?filters={urlencode_filter(query_string)}" if query_string else ""
+
+
 def _board_context(request, filters: CaseFilters, *, failed_case=None, failed_form=None) -> dict:
     user = request.user
     columns = board_columns(user, filters)
     query_string = urlencode(filters.params)
+    urls = _card_urls()
     for column in columns:
         column.queue_url = reverse("cases:queue") + "?" + urlencode({**filters.params, "stage": column.stage})
         for case in column.cards:
-            case.can_move = policy.can_work_case(user, case)
+            _dress_card(case, user, urls)
             if failed_case is not None and case.pk == failed_case.pk:
                 case.move_form = failed_form
     return {
@@ -38,6 +69,7 @@ def _board_context(request, filters: CaseFilters, *, failed_case=None, failed_fo
         "sees_every_case": sees_every_case(user),
         "is_executive": is_executive(user),
         "query_string": query_string,
+        "move_query": _move_query(query_string),
         "card_limit": BOARD_CARDS,
         "closed_days": BOARD_CLOSED_DAYS,
         "diagnosed": Stage.DIAGNOSED.value,
@@ -67,10 +99,11 @@ def board_move(request, pk: int):
         if not request.headers.get("HX-Request"):
             return redirect("cases:move", pk=case.pk)
         query_string = request.GET.get("filters", "")[:1000]
-        case.can_move = True
+        _dress_card(case, request.user, _card_urls(), can_move=True)
         case.move_form = BoardMoveForm(case=case, initial={"filters": query_string})
         case.move_open = True
-        return render(request, "cases/lists/_card.html", {"case": case, "query_string": query_string})
+        context = {"cards": [case], "query_string": query_string, "move_query": _move_query(query_string)}
+        return render(request, "cases/lists/_card.html", context)
     form = BoardMoveForm(request.POST, case=case)
     filters = CaseFilters.from_params(QueryDict(request.POST.get("filters", "")[:1000]), request.user)
     moved = False
