@@ -13,6 +13,7 @@ run: install
 	$(PY) manage.py seed_demo --if-empty
 	$(PY) manage.py seed_survey_demo --if-empty
 	$(PY) manage.py seed_case_demo --if-empty
+	$(PY) manage.py refresh_dashboard
 	.ci/run-local
 
 ## make test: install everything, provide PostgreSQL and Redis, run the whole suite against them
@@ -74,6 +75,7 @@ bench-tiny: install
 	$(PY) bench/invite_bench.py --customers 200
 	$(PY) bench/survey_page_bench.py --respondents 50 --seconds 2
 	$(PY) bench/pages_bench.py --customers 300 --transactions 5000 --cases 200 --heavy 5 --managers 5 --requests 20 --database-url postgres://winback:winback@127.0.0.1:5432/winback_bench_cases_tiny
+	$(PY) bench/dashboard_bench.py --customers 300 --transactions 5000 --cases 200 --managers 5 --requests 10 --database-url postgres://winback:winback@127.0.0.1:5432/winback_bench_dash_tiny
 
 clean:
 	rm -rf var db.sqlite3 $(VENV)

@@ -160,3 +160,51 @@ def test_the_pages_bench_adds_cases_set_based_and_times_each_page_with_a_fixed_q
         assert result.statuses == {200}, (result.page, result.viewer, result.statuses)
         assert len(result.times_ms) == 4
         assert result.fixed_queries, (result.page, result.viewer, result.queries)
+
+
+@pytest.mark.django_db
+def test_the_dashboard_bench_shapes_the_history_refreshes_the_facts_and_times_the_page_per_filter(tmp_path):
+    from bench.cases_data import add_cases
+    from bench.dashboard_bench import measure_page, report, time_aggregate, time_refresh
+    from bench.dashboard_data import ACTIONS, shape
+    from bench.pages_bench import load_small
+    from cases.models import CorrectiveAction
+    from customers.models import DefectionEvent
+    from surveys.models import Invitation
+    from winback.dashboard.models import CustomerMonth, DefectionMonth
+
+    load_small(*generate.generate(tmp_path, customers=CUSTOMERS, transactions=TRANSACTIONS, years=YEARS, seed=7))
+    add_cases(cases=40, closed=10, managers=3, heavy=2)
+    counts = shape()
+    assert counts["history events"] > 0
+    months = {event.as_of.replace(day=1) for event in DefectionEvent.objects.all()}
+    assert len(months) >= 6  # spread over the history, not only the cases' last 60 days
+    assert DefectionEvent.objects.filter(status="recovered", recovered_at__isnull=False).count() > 10
+    assert Invitation.objects.filter(status="sent", sent_at__isnull=False).count() > 0
+    assert Invitation.objects.filter(responded_at__isnull=False).exists()
+    assert CorrectiveAction.objects.count() == len(ACTIONS)
+    assert set(shape()) == {"seconds"}  # shaping again adds nothing
+
+    assert len(time_aggregate(1)) == 1
+    seconds, timer, run = time_refresh(1)
+    assert run.status == "done"
+    assert timer.statements
+    assert CustomerMonth.objects.exists()
+    assert DefectionMonth.objects.exists()
+
+    pages = measure_page(2)
+    assert report([1.0], seconds, timer, run, pages, 2) in (True, False)  # the table prints whatever the figures
+    assert [r.viewer for r in pages] == [
+        "executive, default period",
+        pages[1].viewer,
+        pages[2].viewer,
+        "executive, a segment",
+        "executive, an account manager",
+    ]
+    assert pages[1].viewer.startswith("executive, quarter ")
+    assert pages[2].viewer.startswith("executive, year ")
+    for result in pages:
+        assert result.statuses == {200}, (result.viewer, result.statuses, result.error)
+        assert len(result.times_ms) == 2
+        assert result.fixed_queries, (result.viewer, result.queries)
+        assert not result.reads_transactions, result.viewer  # the page reads the fact tables only
