@@ -5,16 +5,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('customers', '0011_write_fewer_indexes'),
-        ('surveys', '0004_beat_schedule'),
+        ("customers", "0011_write_fewer_indexes"),
+        ("surveys", "0004_beat_schedule"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='invitation',
-            index=models.Index(condition=models.Q(('sent_at__isnull', False)), fields=['sent_at'], name='invitation_sent'),
+            model_name="invitation",
+            index=models.Index(
+                condition=models.Q(("sent_at__isnull", False)), fields=["sent_at"], name="invitation_sent"
+            ),
         ),
     ]
