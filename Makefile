@@ -67,6 +67,7 @@ bench: install services
 	$(PY) bench/invite_bench.py --customers 100000
 	$(PY) bench/survey_page_bench.py
 	$(PY) bench/pages_bench.py
+	$(PY) bench/dashboard_bench.py
 
 # The benchmarks at a tiny size, so they keep working (real figures: see bench/README.md).
 bench-tiny: install
