@@ -11,16 +11,21 @@ ROLES = ("Executives", "Administrators")
 ENTRY = "refresh-dashboard-facts"
 
 
-def grant(apps, schema_editor):
-    app_config = apps.get_app_config("winback")
-    app_config.models_module = True
-    create_permissions(app_config, apps=apps, verbosity=0)
-    app_config.models_module = None
+def add_dashboard_permission(apps) -> None:
+    """Executives and administrators see the dashboard (also used by the tests' ensure_roles)."""
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     permission = Permission.objects.get(content_type__app_label="winback", codename="view_dashboard")
     for group in Group.objects.filter(name__in=ROLES):
         group.permissions.add(permission)
+
+
+def grant(apps, schema_editor):
+    app_config = apps.get_app_config("winback")
+    app_config.models_module = True
+    create_permissions(app_config, apps=apps, verbosity=0)
+    app_config.models_module = None
+    add_dashboard_permission(apps)
     job = settings.WINBACK_BEAT_JOBS.get(ENTRY)
     if job is None:
         return

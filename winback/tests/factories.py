@@ -12,12 +12,14 @@ DEMO_TEST_PASSWORD = "correct horse battery staple"
 def ensure_roles() -> None:
     """The role groups come from a data migration; a transactional test's flush removes them
     (and, with serialized_rollback, the permissions too), so put them back if needed."""
-    if Group.objects.filter(name__in=["Account managers", "Executives", "Administrators"]).count() == 3:
+    groups = Group.objects.filter(name__in=["Account managers", "Executives", "Administrators"])
+    if groups.count() == 3 and groups.filter(name="Executives", permissions__codename="view_dashboard").exists():
         return
     for app_config in apps.get_app_configs():
         create_permissions(app_config, verbosity=0)
     roles = importlib.import_module("winback.migrations.0001_roles")
     roles.create_groups(apps)
+    importlib.import_module("winback.migrations.0004_dashboard_access").add_dashboard_permission(apps)
 
 
 class UserFactory(factory.django.DjangoModelFactory):
