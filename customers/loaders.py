@@ -310,11 +310,15 @@ PG_UPSERTS = {"customers": _pg_customers, "transactions": _pg_transactions, "int
 
 
 def _add_purchase_figures(stage: Stage) -> int:
-    """Adds the staged (all newly inserted) transactions to the customers' purchase figures."""
+    """Adds the staged (all newly inserted) transactions to the customers' purchase figures, and
+    the annual value that follows from them (as refresh_purchase_figures does), so that
+    detection's next write of these customers changes no indexed column and stays heap-only."""
+    first, last = "least(c.first_purchase_at, d.first_at)", "greatest(c.last_purchase_at, d.last_at)"
+    value = annual_value("c.lifetime_revenue + d.revenue", first, last)
     return _execute(
-        f"UPDATE customers_customer c SET first_purchase_at = least(c.first_purchase_at, d.first_at), "
-        f"last_purchase_at = greatest(c.last_purchase_at, d.last_at), order_count = c.order_count + d.orders, "
-        f"lifetime_revenue = c.lifetime_revenue + d.revenue, metrics_stale = true FROM ("
+        f"UPDATE customers_customer c SET first_purchase_at = {first}, last_purchase_at = {last}, "
+        f"order_count = c.order_count + d.orders, lifetime_revenue = c.lifetime_revenue + d.revenue, "
+        f"annual_value = {value}, metrics_stale = true FROM ("
         f"SELECT s.customer_ext, min({PG_TIME}) FILTER (WHERE s.kind = 'purchase') AS first_at, "
         f"max({PG_TIME}) FILTER (WHERE s.kind = 'purchase') AS last_at, "
         f"count(*) FILTER (WHERE s.kind = 'purchase') AS orders, "

@@ -2,8 +2,9 @@
 customer in one statement, only where something changed.
 
 Writing a customer row is the expensive part of a run (the table carries the list pages'
-indexes), so a run writes each customer's figures and scores together, once. Computing the
-figures is one pass over the purchases with a window function, which PostgreSQL runs on one
+indexes), so a run writes each customer's figures and scores together, once; a nightly run
+writes a recomputed customer's new status in the same statement. Computing the figures needs a
+window function over the purchases (the gap to the previous one), which PostgreSQL runs on one
 core; for a recompute of every customer over a big table the pass is split in two customer-id
 ranges computed at once on two connections (the second writes its half into an unlogged table,
 which the run's own transaction copies and drops).
@@ -185,10 +186,24 @@ def _scores(cuts: dict | None, prefix: str, params: dict) -> dict[str, str]:
     return expressions
 
 
-def write_figures_sql(scope: str, cuts: dict | None, params: dict) -> list[str]:
+EVALUATED = ("last_purchase_at", "annual_value", "median_gap_days", "order_count", "orders_90d", "orders_90d_base")
+KEPT = ("status", "last_cancellation_at", "defection_activity_at", "won_back_at", "dismissed_at", "dismissed_until")
+
+
+def evaluation_source() -> str:
+    """The customers in detect_figures as the rules see them once this run's figures are written
+    (so that a customer whose figures and status both change is written once)."""
+    new = ", ".join(f"m.{column}" for column in EVALUATED)
+    kept = ", ".join(f"c.{column}" for column in KEPT)
+    return f"(SELECT c.id, c.segment_id, {kept}, {new} FROM {TABLE} m JOIN customers_customer c ON c.id = m.id)"
+
+
+def write_figures_sql(scope: str, cuts: dict | None, params: dict, statuses: dict[str, str] | None = None) -> list[str]:
     """The statements that write figures and scores where they change: first the customers in
     detect_figures, then those in scope without purchases before the cut (never bought, or only
-    after it), whose figures are empty. Adds the cut points to `params`."""
+    after it), whose figures are empty. Adds the cut points to `params`. With `statuses`
+    ({column: expression over the row `ch` of detect_changes}), the first statement also writes
+    the new status of the customers in detect_changes it updates."""
     scores = _scores(cuts, "m", params)
     targets = [*COLUMNS, *DIMENSIONS]
     new = [f"m.{column}" for column in COLUMNS] + list(scores.values())
@@ -199,10 +214,20 @@ def write_figures_sql(scope: str, cuts: dict | None, params: dict) -> list[str]:
     else:
         pairs = zip(targets, new, strict=True)
         changed = " OR ".join([f"c.{column} IS NOT ({value})" for column, value in pairs] + ["c.metrics_stale"])
-    with_purchases = (
-        f"UPDATE customers_customer AS c SET {assignments}, metrics_as_of = %(as_of)s, metrics_stale = false "
-        f"FROM {TABLE} m WHERE c.id = m.id AND ({changed})"
-    )
+    if statuses:
+        status_set = ", ".join(
+            f"{column} = CASE WHEN ch.id IS NULL THEN c.{column} ELSE {value} END" for column, value in statuses.items()
+        )
+        with_purchases = (
+            f"UPDATE customers_customer AS c SET {assignments}, {status_set}, metrics_as_of = %(as_of)s, "
+            f"metrics_stale = false FROM {TABLE} m LEFT JOIN detect_changes ch ON ch.id = m.id "
+            f"WHERE c.id = m.id AND (({changed}) OR ch.id IS NOT NULL)"
+        )
+    else:
+        with_purchases = (
+            f"UPDATE customers_customer AS c SET {assignments}, metrics_as_of = %(as_of)s, metrics_stale = false "
+            f"FROM {TABLE} m WHERE c.id = m.id AND ({changed})"
+        )
     empty = {column: ("NULL" if column in q.EMPTY or column in DIMENSIONS else "0") for column in targets}
     differs = " OR ".join(
         f"c.{column} IS NOT NULL" if value == "NULL" else f"c.{column} <> 0" for column, value in empty.items()

@@ -1,8 +1,9 @@
 """The SQL of detection, written once with small dialect pieces: PostgreSQL in production and in
 the tests, SQLite for the embedded default of `make run` (demo-sized data).
 
-Everything is set-based: one pass over the purchases computes every customer's figures, and
-one pass over the customers evaluates the rules. Times are compared against cut-offs computed
+Everything is set-based: one pass over the purchases (on PostgreSQL, the purchases and the
+refunds read separately and joined) computes every customer's figures, and one pass over the
+customers evaluates the rules. Times are compared against cut-offs computed
 in Python (local midnights of the business time zone), so no SQL does time-zone arithmetic on
 the big table.
 """
@@ -106,9 +107,69 @@ def _sources(scope: str, id_range: bool = False) -> str:
     return f"customers_transaction t WHERE t.occurred_at < %(cut)s{limit}"
 
 
+def _window_orders(purchase: str) -> str:
+    """The trailing windows' orders of the rows `t` (`purchase`: "" when they are all purchases,
+    else the condition followed by AND)."""
+    return (
+        f"count(*) FILTER (WHERE {purchase}t.occurred_at >= %(w365)s) AS orders_365d, "
+        f"count(*) FILTER (WHERE {purchase}t.occurred_at >= %(w730)s AND t.occurred_at < %(w365)s) "
+        "AS orders_prev_365d, "
+        f"count(*) FILTER (WHERE {purchase}t.occurred_at >= %(w90)s) AS orders_90d, "
+        f"count(*) FILTER (WHERE {purchase}t.occurred_at >= %(w455)s AND t.occurred_at < %(w90)s) "
+        "AS orders_90d_base"
+    )
+
+
+def _window_revenue(amount: str) -> str:
+    """The trailing windows' revenue of the rows `t` (`amount`: the signed amount)."""
+    return (
+        f"coalesce(sum({amount}) FILTER (WHERE t.occurred_at >= %(w365)s), 0) AS revenue_365d, "
+        f"coalesce(sum({amount}) FILTER (WHERE t.occurred_at >= %(w730)s AND t.occurred_at < %(w365)s), 0) "
+        "AS revenue_prev_365d"
+    )
+
+
+REVENUE_COLUMNS = ("revenue", "revenue_365d", "revenue_prev_365d")
+COUNT_COLUMNS = ("orders", "orders_365d", "orders_prev_365d", "orders_90d", "orders_90d_base")
+
+
+def _postgres_figures(scope: str, id_range: bool) -> str:
+    """Two passes joined: the purchases alone, where the gap to the previous purchase is a plain
+    lag() over the (customer, time) index order (a frame aggregate skipping refunds cost three
+    times as much), with the lifetime figures, the windows and the median gap; and the other
+    rows (refunds), whose amounts are taken off the revenue."""
+    sources = _sources(scope, id_range)
+    previous = "lag(t.occurred_at) OVER (PARTITION BY t.customer_id ORDER BY t.occurred_at)"
+    gaps = (
+        f"SELECT t.customer_id, t.occurred_at, t.amount, {days_between('t.occurred_at', previous)} AS gap "
+        f"FROM {sources} AND {PURCHASE}"
+    )
+    purchases = (
+        "SELECT t.customer_id, min(t.occurred_at) AS first_at, max(t.occurred_at) AS last_at, "
+        f"count(*) AS orders, sum(t.amount) AS revenue, {_window_orders('')}, {_window_revenue('t.amount')}, "
+        "percentile_cont(0.5) WITHIN GROUP (ORDER BY t.gap) AS median_gap "
+        f"FROM ({gaps}) t GROUP BY t.customer_id"
+    )
+    others = (
+        f"SELECT t.customer_id, coalesce(sum({SIGNED}), 0) AS revenue, "
+        f"{_window_revenue(SIGNED)} FROM {sources} AND NOT {PURCHASE} GROUP BY t.customer_id"
+    )
+    columns = [
+        "coalesce(p.customer_id, o.customer_id) AS customer_id",
+        "p.first_at",
+        "p.last_at",
+        *(f"coalesce(p.{name}, 0) AS {name}" for name in COUNT_COLUMNS),
+        *(f"coalesce(p.{name}, 0) + coalesce(o.{name}, 0) AS {name}" for name in REVENUE_COLUMNS),
+        "p.median_gap",
+    ]
+    return f"SELECT {', '.join(columns)} FROM ({purchases}) p FULL JOIN ({others}) o ON o.customer_id = p.customer_id"
+
+
 def figures_query(scope: str, id_range: bool = False) -> str:
-    """One row per customer with purchases before the cut: lifetime figures, the trailing
-    windows and the median gap between purchases (days). One pass over the purchases."""
+    """One row per customer with purchases (or refunds) before the cut: lifetime figures, the
+    trailing windows and the median gap between purchases (days)."""
+    if is_postgres():
+        return _postgres_figures(scope, id_range)
     previous_purchase = (
         "max(t.occurred_at) FILTER (WHERE t.kind = 'purchase') OVER ("
         "PARTITION BY t.customer_id ORDER BY t.occurred_at ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)"
@@ -120,23 +181,9 @@ def figures_query(scope: str, id_range: bool = False) -> str:
         "min(t.occurred_at) FILTER (WHERE t.kind = 'purchase') AS first_at, "
         "max(t.occurred_at) FILTER (WHERE t.kind = 'purchase') AS last_at, "
         "count(*) FILTER (WHERE t.kind = 'purchase') AS orders, "
-        "coalesce(sum(t.signed), 0) AS revenue, "
-        "count(*) FILTER (WHERE t.kind = 'purchase' AND t.occurred_at >= %(w365)s) AS orders_365d, "
-        "coalesce(sum(t.signed) FILTER (WHERE t.occurred_at >= %(w365)s), 0) AS revenue_365d, "
-        "count(*) FILTER (WHERE t.kind = 'purchase' AND t.occurred_at >= %(w730)s "
-        "AND t.occurred_at < %(w365)s) AS orders_prev_365d, "
-        "coalesce(sum(t.signed) FILTER (WHERE t.occurred_at >= %(w730)s AND t.occurred_at < %(w365)s), 0) "
-        "AS revenue_prev_365d, "
-        "count(*) FILTER (WHERE t.kind = 'purchase' AND t.occurred_at >= %(w90)s) AS orders_90d, "
-        "count(*) FILTER (WHERE t.kind = 'purchase' AND t.occurred_at >= %(w455)s "
-        "AND t.occurred_at < %(w90)s) AS orders_90d_base"
+        f"coalesce(sum(t.signed), 0) AS revenue, {_window_orders(f'{PURCHASE} AND ')}, "
+        f"{_window_revenue('t.signed')}"
     )
-    if is_postgres():
-        return (
-            f"SELECT t.customer_id, {aggregates}, "
-            f"percentile_cont(0.5) WITHIN GROUP (ORDER BY t.gap) AS median_gap "
-            f"FROM ({inner}) t GROUP BY t.customer_id"
-        )
     # SQLite has no percentile_cont: the median is the middle gap (or the mean of the two).
     return (
         f"WITH g AS ({inner}), "

@@ -53,6 +53,32 @@ def test_the_figures_are_computed_from_the_purchases():
     assert not c.metrics_stale
 
 
+@pytest.mark.parametrize("full", [False, True])
+def test_refunds_count_against_the_revenue_but_not_as_purchases_or_gaps(full):
+    seg = segment()
+    refunded = customer_buying(seg, 30, 60, amount="40.00")
+    buy(refunded, days_ago(45), "25.00", kind="refund")  # between the two purchases
+    only_refunds = customer_buying(seg)
+    buy(only_refunds, days_ago(400), "15.00", kind="refund")
+    detect(full=full)
+    c = Customer.objects.get(pk=refunded.pk)
+    assert (c.order_count, c.lifetime_revenue, c.orders_365d, c.revenue_365d) == (
+        2,
+        Decimal("55.00"),
+        2,
+        Decimal("55.00"),
+    )
+    assert c.median_gap_days == pytest.approx(30.0, abs=0.05)  # purchase to purchase, the refund skipped
+    r = Customer.objects.get(pk=only_refunds.pk)
+    assert (r.order_count, r.lifetime_revenue, r.revenue_365d, r.revenue_prev_365d) == (
+        0,
+        Decimal("-15.00"),
+        Decimal("0.00"),
+        Decimal("-15.00"),
+    )
+    assert (r.first_purchase_at, r.last_purchase_at, r.median_gap_days, r.annual_value) == (None, None, None, 0)
+
+
 def test_the_nightly_run_scores_new_figures_against_the_last_cut_points_and_a_full_run_moves_them():
     seg = segment(at_risk=1000, defected=2000)
     customers = [customer_buying(seg, *range(10, 10 + 5 * (i + 1), 5)) for i in range(10)]

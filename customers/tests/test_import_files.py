@@ -314,3 +314,5 @@ def test_purchase_figures_stay_exact_whether_a_file_only_adds_or_also_repeats_pu
     assert (customer.order_count, customer.lifetime_revenue) == (3, Decimal("32.00"))
     assert customer.first_purchase_at.date() == dt.date(2024, 11, 30)  # midnight in Berlin is 23:00 UTC
     assert customer.last_purchase_at.date() == dt.date(2025, 2, 1)
+    # The add-only import keeps the annual value current too: 32.00 over a span under a year.
+    assert customer.annual_value == Decimal("32.00")
