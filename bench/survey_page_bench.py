@@ -260,6 +260,8 @@ def main(argv=None) -> int:
         [
             str(Path(sys.executable).with_name("gunicorn")),
             "winback.wsgi",
+            "-c",
+            "python:winback.gunicorn_conf",  # the production settings (preload, gc.freeze), then:
             "-w",
             "2",
             "-b",

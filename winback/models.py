@@ -18,6 +18,8 @@ class JobRun(models.Model):
         verbose_name = _("job run")
         verbose_name_plural = _("job runs")
         constraints = [models.UniqueConstraint(fields=["job", "slot"], name="jobrun_one_per_slot")]
+        # The Jobs page and the overdue check read each job's latest runs.
+        indexes = [models.Index(fields=["job", "-started_at"], name="jobrun_job_latest")]
 
     def __str__(self) -> str:
         return f"{self.job} @ {self.slot}"

@@ -1,12 +1,15 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from winback import views
+from winback import ops_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("healthz/ready", ops_views.healthz_ready, name="healthz_ready"),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("staff/two-factor/", include("winback.otp_views")),
+    path("staff/audit/", include("winback.audit.urls")),
     path("staff/", include("winback.staff_urls")),
     path("", include("customers.urls")),
     path("", include("surveys.urls")),

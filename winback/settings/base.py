@@ -28,22 +28,35 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "django_celery_beat",
     "anymail",
+    "csp",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "winback",
     "customers",
     "surveys",
     "cases",
+    "winback.audit",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "winback.security.SecurityHeadersMiddleware",  # no-store, survey referrer policy, CSP nonce
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "winback.audit.middleware.AuditContextMiddleware",  # actor + request id for the audit triggers
+    "django_otp.middleware.OTPMiddleware",
+    "winback.security.SessionLifetimeMiddleware",
+    "winback.security.AdminTwoFactorMiddleware",
+    "winback.security.LoginThrottleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last (django-axes)
 ]
 
 ROOT_URLCONF = "winback.urls"
@@ -60,6 +73,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "winback.context_processors.winback",
+                "csp.context_processors.nonce",
             ],
         },
     }
@@ -87,6 +101,14 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 PASSWORD_RESET_TIMEOUT = 3600
+# Argon2id for new and changed passwords; PBKDF2 hashes still verify and are upgraded on sign-in.
+PASSWORD_HASHERS = [
+    "winback.security.Argon2PasswordHasher",  # argon2id, OWASP parameters
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+]
+# django-axes first: it refuses locked-out sign-ins before any password is checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "winback.security.ModelBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -160,6 +182,9 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Security settings of every environment (docs/security-settings.md): the enforced CSP, session
+# limits, sign-in throttling, the second factor. Production adds HTTPS-only cookies and HSTS.
+from .security import *  # noqa: E402,F403
 
 # Celery: JSON only, results ignored unless a caller asks, time limits on every task.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/0")
@@ -175,6 +200,9 @@ CELERY_TASK_TIME_LIMIT = 3600
 CELERY_TASK_SOFT_TIME_LIMIT = 3540
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# On SIGTERM (a deploy) a worker lets running tasks finish for this long before it stops them;
+# late acknowledgement puts any unfinished one back on the queue (docs/deploy.md).
+CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = 25
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 7200}
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": 7200}
 CELERY_VISIBILITY_TIMEOUT = 7200
@@ -242,7 +270,18 @@ WINBACK_BEAT_JOBS = {
         "kwargs": {},
         "description": "The dashboard's monthly fact tables, rebuilt (also after each detection run and on demand).",
     },
+    # Operations (winback 0005 adds it to databases migrated before it).
+    "check-jobs": {
+        "task": "winback.ops.check_jobs_task",
+        "crontab": env("WINBACK_CHECK_JOBS_CRON", default="*/15 * * * *"),
+        "kwargs": {},
+        "description": "Emails the administrators once when a job has not succeeded in twice its interval.",
+    },
 }
+CELERY_IMPORTS = ["winback.ops"]  # the check-jobs task lives outside winback.tasks
+# /healthz/ready fails when the last successful detection / sending run is older than this.
+WINBACK_HEALTH_DETECTION_MAX_AGE_MINUTES = env.int("WINBACK_HEALTH_DETECTION_MAX_AGE_MINUTES", default=36 * 60)
+WINBACK_HEALTH_SENDING_MAX_AGE_MINUTES = env.int("WINBACK_HEALTH_SENDING_MAX_AGE_MINUTES", default=30)
 CELERY_TASK_ALWAYS_EAGER = False
 # Started by customers.tasks.detect_defections_task after each detection run (the explicit hook by
 # which the apps downstream of detection react at once; their own schedules catch up otherwise).

@@ -21,3 +21,10 @@ CSRF_COOKIE_SECURE = True
 SESSION_COOKIE_NAME = "__Host-sessionid"
 CSRF_COOKIE_NAME = "__Host-csrftoken"
 STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=str(STATIC_ROOT))  # noqa: F405
+
+# Administrators verify a TOTP code after signing in (winback.otp_views); see docs/security-settings.md.
+WINBACK_REQUIRE_ADMIN_2FA = env.bool("WINBACK_REQUIRE_ADMIN_2FA", default=True)
+# Behind the TLS proxy, set RATELIMIT_IP_META_KEY to a header the proxy sets (e.g. HTTP_X_REAL_IP):
+# otherwise every client shares the proxy's address for the sign-in and survey limits.
+# Load balancers may probe the health endpoints over plain http on the private network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz"]

@@ -7,6 +7,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 PUBLIC = {
     "healthz",
+    "healthz_ready",
     "login",
     "logout",
     "password_reset",
