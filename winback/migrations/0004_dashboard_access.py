@@ -1,11 +1,10 @@
 """The dashboard permission for executives and administrators (administrators may grant it to
 account managers one by one), and the nightly refresh as a django-celery-beat entry."""
 
-import json
-
-from django.conf import settings
 from django.contrib.auth.management import create_permissions
 from django.db import migrations
+
+from winback.beat_entries import add_beat_entry, remove_beat_entry
 
 ROLES = ("Executives", "Administrators")
 ENTRY = "refresh-dashboard-facts"
@@ -26,34 +25,11 @@ def grant(apps, schema_editor):
     create_permissions(app_config, apps=apps, verbosity=0)
     app_config.models_module = None
     add_dashboard_permission(apps)
-    job = settings.WINBACK_BEAT_JOBS.get(ENTRY)
-    if job is None:
-        return
-    CrontabSchedule = apps.get_model("django_celery_beat", "CrontabSchedule")
-    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
-    minute, hour, day, month, weekday = job["crontab"].split()
-    schedule, _ = CrontabSchedule.objects.get_or_create(
-        minute=minute,
-        hour=hour,
-        day_of_month=day,
-        month_of_year=month,
-        day_of_week=weekday,
-        timezone=settings.TIME_ZONE,
-    )
-    PeriodicTask.objects.get_or_create(
-        name=ENTRY,
-        defaults={
-            "task": job["task"],
-            "crontab": schedule,
-            "kwargs": json.dumps(job["kwargs"]),
-            "description": job["description"],
-            "expire_seconds": 6 * 3600,
-        },
-    )
+    add_beat_entry(apps, ENTRY, expire_seconds=6 * 3600)
 
 
 def revoke(apps, schema_editor):
-    apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(name=ENTRY).delete()
+    remove_beat_entry(apps, ENTRY)
 
 
 class Migration(migrations.Migration):

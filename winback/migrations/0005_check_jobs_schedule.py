@@ -2,43 +2,19 @@
 entry, for databases whose beat entries were created before it existed (customers 0008 creates
 every entry of settings.WINBACK_BEAT_JOBS on a new database)."""
 
-import json
-
-from django.conf import settings
 from django.db import migrations
+
+from winback.beat_entries import add_beat_entry, remove_beat_entry
 
 ENTRY = "check-jobs"
 
 
 def create_entry(apps, schema_editor):
-    job = settings.WINBACK_BEAT_JOBS.get(ENTRY)
-    if job is None:
-        return
-    CrontabSchedule = apps.get_model("django_celery_beat", "CrontabSchedule")
-    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
-    minute, hour, day, month, weekday = job["crontab"].split()
-    schedule, _ = CrontabSchedule.objects.get_or_create(
-        minute=minute,
-        hour=hour,
-        day_of_month=day,
-        month_of_year=month,
-        day_of_week=weekday,
-        timezone=settings.TIME_ZONE,
-    )
-    PeriodicTask.objects.get_or_create(
-        name=ENTRY,
-        defaults={
-            "task": job["task"],
-            "crontab": schedule,
-            "kwargs": json.dumps(job["kwargs"]),
-            "description": job["description"],
-            "expire_seconds": 15 * 60,
-        },
-    )
+    add_beat_entry(apps, ENTRY, expire_seconds=15 * 60)
 
 
 def remove_entry(apps, schema_editor):
-    apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(name=ENTRY).delete()
+    remove_beat_entry(apps, ENTRY)
 
 
 class Migration(migrations.Migration):
