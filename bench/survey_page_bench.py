@@ -92,6 +92,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def seed(respondents: int) -> tuple[list[str], str]:
     """The respondents' raw tokens and an administrator's session key (set up in the database)."""
+    from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
     from django.contrib.auth.models import Group
     from django.contrib.sessions.backends.db import SessionStore
@@ -145,7 +146,7 @@ def seed(respondents: int) -> tuple[list[str], str]:
     admin.groups.add(Group.objects.get(name="Administrators"))
     session = SessionStore()
     session[SESSION_KEY] = str(admin.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[-1]  # the model backend
     session[HASH_SESSION_KEY] = admin.get_session_auth_hash()
     session.create()
     return tokens, session.session_key
@@ -165,6 +166,8 @@ def server_env(args) -> dict[str, str]:
         CACHE_URL=args.redis_url,
         WINBACK_EMAIL_HASH_KEY="bench-only",
         WINBACK_SURVEY_IP_RATES="100000000/m,100000000/h",
+        # The list page's administrator signs in without a second factor (a bench-only session).
+        WINBACK_REQUIRE_ADMIN_2FA="false",
     )
     return env
 
