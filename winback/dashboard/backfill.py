@@ -35,7 +35,8 @@ from django.utils.translation import gettext as _
 from customers.detection.engine import DetectionError, latest_run, run_detection
 from customers.models import DetectionRun, Transaction
 from winback.dashboard.models import AtRiskMonth, FactRefresh
-from winback.dashboard.refresh import add_months, first_of_month, record_at_risk, refresh_facts
+from winback.dashboard.periods import add_months, first_of_month, months_between
+from winback.dashboard.refresh import record_at_risk, refresh_facts
 
 TRIGGER = "backfill"
 HEADER = f"  {'Month':<9}{'As of':<12}{'Passive':>9}{'Active':>8}{'Won back':>10}{'At risk':>9}{'Seconds':>9}"
@@ -76,14 +77,6 @@ class BackfillSummary:
 
 def month_end(month: dt.date) -> dt.date:
     return add_months(month, 1) - dt.timedelta(days=1)
-
-
-def months_between(first: dt.date, last: dt.date) -> list[dt.date]:
-    months, month = [], first
-    while month <= last:
-        months.append(month)
-        month = add_months(month, 1)
-    return months
 
 
 def already_run_message(day: dt.date) -> str:

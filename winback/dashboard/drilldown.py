@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from cases.models import Case, Offer
 from cases.policy import visible_cases
+from customers.detection.sql import local_midnight
 from customers.models import Customer, DefectionEvent, Reason
 from surveys.models import Invitation
 from winback.dashboard.figures import Filters
@@ -83,10 +84,6 @@ class Drill:
         if self.outcome:
             found["outcome"] = self.outcome
         return found
-
-
-def local_midnight(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time.min, tzinfo=timezone.get_default_timezone())
 
 
 def parse_drill(filters: Filters, params: QueryDict) -> Drill:

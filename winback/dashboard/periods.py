@@ -16,6 +16,10 @@ def add_months(month: dt.date, count: int) -> dt.date:
     return dt.date(index // 12, index % 12 + 1, 1)
 
 
+def first_of_month(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
 def months_between(first: dt.date, last: dt.date) -> list[dt.date]:
     """Every month from `first` to `last`, both included (first days of months)."""
     months, month = [], first.replace(day=1)

@@ -25,8 +25,9 @@ from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from customers.detection.sql import db_time, is_postgres
+from customers.detection.sql import db_time, is_postgres, local_date, local_midnight
 from winback.dashboard.models import AtRiskMonth, CaseMonth, FactRefresh
+from winback.dashboard.periods import add_months, first_of_month
 
 logger = logging.getLogger(__name__)
 
@@ -47,25 +48,10 @@ def month_of_date(column: str) -> str:
     return f"date({column}, 'start of month')"
 
 
-def local_date(column: str) -> str:
-    if is_postgres():
-        return f"CAST({column} AT TIME ZONE %(tz)s AS date)"
-    return f"date({column}, %(tz_offset)s)"
-
-
 def hours_between(later: str, earlier: str) -> str:
     if is_postgres():
         return f"CAST(floor(date_part('epoch', {later} - {earlier}) / 3600) AS integer)"
     return f"CAST((julianday({later}) - julianday({earlier})) * 24 AS INTEGER)"
-
-
-def first_of_month(day: dt.date) -> dt.date:
-    return day.replace(day=1)
-
-
-def add_months(month: dt.date, count: int) -> dt.date:
-    index = month.year * 12 + month.month - 1 + count
-    return dt.date(index // 12, index % 12 + 1, 1)
 
 
 SEG = "COALESCE(c.segment_id, 0)"
@@ -216,7 +202,7 @@ def _open_case_rows(cursor, this_month: dt.date, now: dt.datetime) -> list[CaseM
     rows = []
     months = [add_months(this_month, -back) for back in range(CASE_HISTORY_MONTHS, -1, -1)]
     for month in months:
-        end = now if month == this_month else _local_midnight(add_months(month, 1))
+        end = now if month == this_month else local_midnight(add_months(month, 1))
         cursor.execute(
             f"SELECT {CASE_DIMS}, COUNT(*), SUM(k.value_at_stake), SUM(CASE WHEN k.is_open = %s AND "
             "k.deadline_at < %s THEN 1 ELSE 0 END) FROM cases_case k WHERE k.opened_at < %s "
@@ -235,10 +221,6 @@ def _open_case_rows(cursor, this_month: dt.date, now: dt.datetime) -> list[CaseM
                 )
             )
     return rows
-
-
-def _local_midnight(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time.min, tzinfo=timezone.get_default_timezone())
 
 
 def _as_date(value) -> dt.date:

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 from django.db.models import Q
 
+from customers.detection.sql import local_midnight
 from customers.models import Reason
 from surveys.models import Answer, Question
-from winback.dashboard.drilldown import local_midnight
 from winback.dashboard.figures import Filters
 
 
