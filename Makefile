@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 export PYTHONUNBUFFERED := 1
 
-.PHONY: run test install system-deps services lint format check-migrations check-deploy pytest bench bench-tiny clean
+.PHONY: run test install system-deps services lint format check-migrations check-deploy pytest bench bench-tiny chaos clean
 
 ## make run: install, migrate, load demo data once, start web + Celery worker + beat (SQLite, no broker server)
 run: install
@@ -59,6 +59,12 @@ check-deploy: install
 
 pytest: install
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+## make chaos: the failure drills at full size (RELIABILITY.md JOB-07, JOB-08, JOB-11: 10,000 invitations each) and the 50 MB / 500,000-row import (IMP-04); `make test` runs them small
+chaos: install services
+	WINBACK_DRILL_SIZE=10000 WINBACK_IMPORT_BIG_ROWS=500000 $(VENV)/bin/pytest -q -p no:cacheprovider \
+		winback/tests/test_drill_redis.py winback/tests/test_drill_postgres.py winback/tests/test_drill_deploy.py \
+		customers/tests/test_import_size.py
 
 ## make bench: the import and detection benchmarks at full size (1M customers, 20M transactions), 100,000 survey invitations, the survey page and the case pages with 100,000 open cases (see bench/README.md)
 bench: install services

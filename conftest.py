@@ -1,5 +1,7 @@
 """Fixtures shared by every app's tests: one signed-in client per role."""
 
+import re
+
 import pytest
 
 from winback.tests.factories import UserFactory
@@ -108,3 +110,27 @@ def sign_in(page, username: str, password: str) -> None:
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_load_state()
+
+
+# The figures of the RELIABILITY.md checks: every check's test prints a line starting with its ID
+# ("JOB-01: delivered=…"); the end of the run lists them, and the IDs that printed none.
+CHECK_LINE = re.compile(r"^((?:AUTHZ|CFG|IMP|JOB|PRIV|SUR)-\d\d)\b.*$", re.MULTILINE)
+_check_figures: dict[str, list[str]] = {}
+
+
+def pytest_runtest_logreport(report):
+    if report.when != "call" or not report.passed:
+        return
+    for name, content in report.sections:
+        if "stdout" in name:
+            for match in CHECK_LINE.finditer(content):
+                _check_figures.setdefault(match.group(1), []).append(match.group(0).strip())
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _check_figures:
+        return
+    terminalreporter.section("RELIABILITY.md checks: figures printed by passing tests")
+    for check in sorted(_check_figures, key=lambda c: (c.split("-")[0], int(c.split("-")[1]))):
+        for line in _check_figures[check]:
+            terminalreporter.write_line(line[:300])

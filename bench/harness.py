@@ -222,13 +222,25 @@ def copy_transactions(
             while block := f.read(BLOCK):
                 copy.write(block)
         copied_at = time.perf_counter()
+        if table == "customers_transaction":
+            # As import_transactions writes them: each purchase with its gap to the previous one
+            # (customers.detection.gaps; the table is empty here, so the file holds every purchase).
+            gap = (
+                "CASE WHEN s.kind = 'purchase' THEN coalesce(date_part('epoch', s.occurred_at - lag(s.occurred_at) "
+                "OVER (PARTITION BY c.id, s.kind ORDER BY s.occurred_at)) / 86400.0, -1) END"
+            )
+            order = " ORDER BY c.id, s.kind, s.occurred_at"
+            columns = "customer_id, external_id, occurred_at, amount, kind, gap_days"
+        else:
+            gap, order = "", " ORDER BY c.id, s.occurred_at"
+            columns = "customer_id, external_id, occurred_at, amount, kind"
         cursor.execute(
             f"""
-            INSERT INTO {table} (customer_id, external_id, occurred_at, amount, kind)
-            SELECT c.id, s.external_id, s.occurred_at, s.amount, s.kind
+            INSERT INTO {table} ({columns})
+            SELECT c.id, s.external_id, s.occurred_at, s.amount, s.kind{", " + gap if gap else ""}
             FROM bench_staging s JOIN customers_customer c ON c.external_id = s.customer_id
             """
-            + (" ORDER BY c.id, s.occurred_at" if ordered else "")
+            + (order if ordered or gap else "")
         )
         inserted = cursor.rowcount
         inserted_at = time.perf_counter()

@@ -4,6 +4,7 @@ from django.http import Http404
 
 from cases import policy
 from cases.models import Case
+from winback.logs import security_event
 
 
 def case_for(user, pk: int, queryset=None) -> Case:
@@ -12,6 +13,8 @@ def case_for(user, pk: int, queryset=None) -> Case:
     queryset = queryset if queryset is not None else Case.objects.all()
     case = policy.visible_cases(user, queryset).filter(pk=pk).first()
     if case is None:
+        if user.is_authenticated:  # a guessed or foreign id (AUTHZ-02): a security event (PRIV-08)
+            security_event("authz_denied", user=user, status=404, object="case", object_id=pk)
         raise Http404
     return case
 

@@ -10,6 +10,7 @@ class ImportUploadForm(forms.Form):
     kind = forms.ChoiceField(label=_("What the file holds"), choices=ImportRun.Kind.choices)
     file = forms.FileField(
         label=_("CSV file"),
+        allow_empty_file=True,  # refused below with the import's own code, empty_file
         help_text=_("UTF-8, comma or semicolon separated, with a header row. Formats: docs/imports.md."),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
     )
@@ -28,7 +29,7 @@ class ImportUploadForm(forms.Form):
                 % {"size": filesizeformat(upload.size), "limit": filesizeformat(limit)}
             )
         if upload.size == 0:
-            raise forms.ValidationError(_("The file is empty."))
+            raise forms.ValidationError(_("The file is empty."), code="empty_file")
         return upload
 
 

@@ -18,6 +18,7 @@ import pyarrow.csv as pa_csv
 from django.db import connection
 
 from customers import orm_loader
+from customers.detection.gaps import gap_expression
 from customers.detection.sql import annual_value
 from customers.importers import RowError
 from customers.models import Segment
@@ -251,20 +252,23 @@ def _pg_transactions(stage: Stage, *, present: list[str], actor_id) -> tuple[int
     with connection.cursor() as cursor:
         cursor.execute(
             f"WITH written AS (INSERT INTO customers_transaction AS t "
-            f"(customer_id, external_id, occurred_at, amount, kind) "
-            f"SELECT c.id, s.external_id, {PG_TIME}, s.amount, s.kind "
-            f"FROM {stage.name} s JOIN customers_customer c ON c.external_id = s.customer_ext "
-            # In index order: the (customer, time) and (customer, id) indexes then grow almost
-            # sequentially instead of taking a random page write per row.
-            f"ORDER BY c.id, s.occurred_us "
+            f"(customer_id, external_id, occurred_at, amount, kind, gap_days) {_numbered_rows(stage)} "
             f"ON CONFLICT (customer_id, external_id) DO UPDATE SET occurred_at = EXCLUDED.occurred_at, "
-            f"amount = EXCLUDED.amount, kind = EXCLUDED.kind "
+            f"amount = EXCLUDED.amount, kind = EXCLUDED.kind, gap_days = NULL "
             f"WHERE (t.occurred_at, t.amount, t.kind) IS DISTINCT FROM "
             f"(EXCLUDED.occurred_at, EXCLUDED.amount, EXCLUDED.kind) "
             f"RETURNING (t.xmax = 0) AS inserted) "
             f"SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written"
         )
         new, updated = cursor.fetchone()
+    if updated:
+        # A purchase moved (or turned into a refund) changes its neighbours' gaps too: the next
+        # detection run numbers every purchase of these customers again.
+        _execute(
+            f"UPDATE customers_transaction t SET gap_days = NULL FROM (SELECT DISTINCT c.id FROM {stage.name} s "
+            f"JOIN customers_customer c ON c.external_id = s.customer_ext WHERE s.external_id IS NOT NULL) u "
+            f"WHERE t.customer_id = u.id AND t.kind = 'purchase' AND t.gap_days IS NOT NULL"
+        )
     started = time.monotonic()
     if new and not updated and new == stage.count():
         # Only new purchases: add their figures to the customers' (one pass over the stage).
@@ -275,6 +279,29 @@ def _pg_transactions(stage: Stage, *, present: list[str], actor_id) -> tuple[int
         )
     logger.info("%s: purchase figures refreshed in %.1f s", stage.name, time.monotonic() - started)
     return new, updated, []
+
+
+def _numbered_rows(stage: Stage) -> str:
+    """The staged rows to insert, each purchase with its gap to the customer's previous purchase
+    (customers.detection.gaps) where the file only appends to the customer's history: all its
+    purchases later than their latest one. Otherwise the gap stays NULL, and the next detection
+    run numbers the customer's purchases. In (customer, kind, time) order, which the windows
+    need and the (customer, time) index grows best with."""
+    customers = f"{stage.name} s JOIN customers_customer c ON c.external_id = s.customer_ext"
+    latest = (
+        "SELECT e.customer_id, max(e.occurred_at) AS at FROM customers_transaction e WHERE e.kind = 'purchase' "
+        f"AND e.customer_id IN (SELECT c.id FROM {customers}) GROUP BY e.customer_id"
+    )
+    appended = "x.kind = 'purchase' AND (x.latest IS NULL OR x.first_at > x.latest)"
+    gap = gap_expression("x.occurred_at", "coalesce(x.previous_at, x.latest)")
+    return (
+        f"SELECT x.customer_id, x.external_id, x.occurred_at, x.amount, x.kind, CASE WHEN {appended} THEN {gap} END "
+        f"FROM (SELECT c.id AS customer_id, s.external_id, {PG_TIME} AS occurred_at, s.occurred_us, s.amount, "
+        f"s.kind, l.at AS latest, lag({PG_TIME}) OVER (PARTITION BY c.id, s.kind ORDER BY s.occurred_us) "
+        f"AS previous_at, min({PG_TIME}) FILTER (WHERE s.kind = 'purchase') OVER (PARTITION BY c.id) AS first_at "
+        f"FROM {customers} LEFT JOIN ({latest}) l ON l.customer_id = c.id) x "
+        "ORDER BY x.customer_id, x.kind, x.occurred_us"
+    )
 
 
 def _pg_interactions(stage: Stage, *, present: list[str], actor_id) -> tuple[int, int, list[str]]:

@@ -152,9 +152,10 @@ class OrmUpsert:
             elif any(getattr(current, key) != value for key, value in values.items()):
                 for key, value in values.items():
                     setattr(current, key, value)
+                current.gap_days = None  # detection numbers the customer's purchases again
                 update.append(current)
         Transaction.objects.bulk_create(create)
-        Transaction.objects.bulk_update(update, ["occurred_at", "amount", "kind"])
+        Transaction.objects.bulk_update(update, ["occurred_at", "amount", "kind", "gap_days"])
         self.new += len(create)
         self.updated += len(update)
 

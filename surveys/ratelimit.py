@@ -14,7 +14,6 @@ A respondent needs about four requests (open, form, submit, thank-you), far belo
 import functools
 import hashlib
 import ipaddress
-import logging
 import re
 import time
 import zlib
@@ -24,9 +23,9 @@ from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
 from django.shortcuts import render
 
-__all__ = ["IP_RATES", "TOKEN_RATE", "key_for_token", "rate_limited", "throttled", "window_end"]
+from winback.logs import security_event
 
-security_log = logging.getLogger("winback.security")
+__all__ = ["IP_RATES", "TOKEN_RATE", "key_for_token", "rate_limited", "throttled", "window_end"]
 
 # The defaults; settings.WINBACK_SURVEY_TOKEN_RATE / WINBACK_SURVEY_IP_RATES override them (the page
 # benchmark raises the address limits, as all its requests come from one address).
@@ -169,12 +168,12 @@ def throttled(request, *, key: str | None) -> bool:
     over = [count > limit for count, (_key, limit, _expiry) in zip(counts, counters, strict=False)]
     if any(over[:ip_count]):
         if cache.add(f"surveys:throttle-logged:ip:{address}", 1, LOG_ONCE_SECONDS):
-            security_log.warning("survey_rate_limited kind=address address=%s path_kind=%s", address, _kind(request))
+            security_event("survey_rate_limited", kind="address", address=address, path_kind=_kind(request))
         return True
     if not key or not over[ip_count]:
         return False
     if cache.add(f"surveys:throttle-logged:{key}", 1, LOG_ONCE_SECONDS):
-        security_log.warning("survey_rate_limited kind=token token=%s path_kind=%s", key[:10], _kind(request))
+        security_event("survey_rate_limited", kind="token", key=key[:10], path_kind=_kind(request))
     return True
 
 

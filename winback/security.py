@@ -26,6 +26,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
 
+from winback.logs import security_event
 from winback.roles import is_administrator
 
 STARTED_KEY = "winback_signed_in_at"
@@ -159,6 +160,7 @@ class LoginThrottleMiddleware:
             and self._is_sign_in(request.path_info)
             and self._address_failures(request) >= settings.WINBACK_LOGIN_IP_FAILURES_PER_HOUR
         ):
+            security_event("login_address_throttled", ip=client_ip(request) or "")
             return locked_out(request)
         return self.get_response(request)
 

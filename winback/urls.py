@@ -10,6 +10,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("staff/two-factor/", include("winback.otp_views")),
     path("staff/audit/", include("winback.audit.urls")),
+    path("staff/privacy/", include("winback.privacy.urls")),
     path("staff/", include("winback.staff_urls")),
     path("", include("customers.urls")),
     path("", include("surveys.urls")),

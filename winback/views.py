@@ -6,6 +6,7 @@ from django.shortcuts import redirect, render
 from django.template import loader
 from django.views.decorators.http import require_GET
 
+from winback.logs import security_event
 from winback.roles import is_executive
 
 
@@ -23,6 +24,8 @@ def healthz(request):
 
 
 def permission_denied(request, exception=None):
+    user = getattr(request, "user", None)
+    security_event("authz_denied", user=user, status=403, method=request.method, path=request.path)
     return render(request, "403.html", status=403)
 
 

@@ -30,6 +30,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers.detection import sql as q
+from customers.detection.engine import number_purchases_first
 from customers.detection.rules import DEFAULT_KEY, Rule, current_rules
 from customers.models import BacktestRun, Segment, Transaction
 
@@ -270,8 +271,10 @@ def validate(from_month, to_month, horizon_days) -> tuple[dt.date, dt.date, int]
 def run_backtest(*, from_month, to_month, horizon_days: int = 180, save: bool = True) -> BacktestRun | dict:
     """Replays the rules on every month from `from_month` to `to_month` ("YYYY-MM" or dates) and
     returns the saved BacktestRun (its `result` as documented in docs/detection.md), or just the
-    result dict with save=False. Reads only; one SQL query per month."""
+    result dict with save=False. One SQL query per month, after numbering any purchase whose
+    gap to the previous one is not kept yet (customers.detection.gaps)."""
     first, last, horizon_days = validate(from_month, to_month, horizon_days)
+    number_purchases_first()
     started = time.monotonic()
     table = RuleTable.of(current_rules())
     grid = Grid(table)

@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from customers.detection import figures
+from customers.detection import figures, gaps
 from customers.detection import sql as q
 from customers.detection.rules import RULE_CASE, current_rules, evaluation_sql, named
 from customers.models import DetectionRun
@@ -58,19 +58,14 @@ def run_detection(
     run = DetectionRun.objects.create(as_of=as_of, mode=DetectionRun.Mode.FULL, dry_run=dry_run, trigger=trigger)
     started = time.monotonic()
     try:
+        numbered = number_purchases_first()
         with transaction.atomic():
-            if q.is_postgres():
-                with connection.cursor() as cursor:
-                    # Imports wait too: a purchase committed mid-run must not lose its stale mark.
-                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
-                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK_KEY])
-                    # The statements look expensive to the planner (millions of rows), but JIT
-                    # compilation only added ~0.6 s to each of them in the benchmark.
-                    cursor.execute("SET LOCAL jit = off")
+            _lock()
             previous = latest_run()
             run.mode = _choose_mode(previous, as_of, today, full, dry_run)
             run.metrics_current = run.mode != DetectionRun.Mode.AS_OF
             run.summary = _detect(run, q.Windows(as_of), previous)
+            run.summary["purchases_numbered"] += numbered
             run.seconds = round(time.monotonic() - started, 3)
             run.summary["seconds"] = run.seconds
             run.status, run.finished_at = DetectionRun.Status.DONE, timezone.now()
@@ -89,6 +84,30 @@ def run_detection(
         run.save()
     logger.info("detection run %s as of %s (%s): %s", run.pk, as_of, run.mode, run.summary)
     return run
+
+
+def _lock() -> None:
+    """The run's locks, until its transaction ends (PostgreSQL)."""
+    if q.is_postgres():
+        with connection.cursor() as cursor:
+            # Imports wait too: a purchase committed mid-run must not lose its stale mark.
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK_KEY])
+            # The statements look expensive to the planner (millions of rows), but JIT
+            # compilation only added ~0.6 s to each of them in the benchmark.
+            cursor.execute("SET LOCAL jit = off")
+
+
+def number_purchases_first() -> int:
+    """Numbers the purchases' gaps in a transaction of their own (PostgreSQL), so that the
+    second connection of a recompute of everyone sees them: the run numbers again what an
+    import committed in between, and then computes on one connection. The backtest calls it
+    too (SQLite computes the gaps in its figures query)."""
+    if not q.is_postgres() or not gaps.pending():
+        return 0
+    with transaction.atomic():
+        _lock()
+        return gaps.number_purchases()
 
 
 def _choose_mode(previous: DetectionRun | None, as_of: dt.date, today: dt.date, full: bool, dry_run: bool) -> str:
@@ -144,8 +163,9 @@ def _detect(run: DetectionRun, windows: q.Windows, previous: DetectionRun | None
     if scope == "stale":
         for statement in q.stale_table_sql():
             _execute(statement, {})
+    summary["purchases_numbered"] = gaps.number_purchases()
     steps.done("prepare")
-    summary["figure_connections"] = figures.fill_figures(params, scope, run.pk)
+    summary["figure_connections"] = figures.fill_figures(params, scope, run.pk, split=not summary["purchases_numbered"])
     steps.done("compute_figures")
     previous_cuts = (previous.summary.get("rfm_cuts") or None) if previous and scope == "stale" else None
     cuts = figures.rfm_cuts(scope, previous_cuts)

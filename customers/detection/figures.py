@@ -67,12 +67,13 @@ def _compute_part(table: str, params: dict, errors: list) -> None:
         connections.close_all()
 
 
-def fill_figures(params: dict, scope: str, run_id: int) -> int:
+def fill_figures(params: dict, scope: str, run_id: int, split: bool = True) -> int:
     """(Re)creates the temporary table detect_figures: one row per customer in scope with
     purchases before the cut, named like the customer columns it will be written to. Returns the
-    number of connections that computed it."""
+    number of connections that computed it. `split`: whether a second connection may compute
+    half (not when this transaction has changed purchases, which it would not see)."""
     _execute(f"DROP TABLE IF EXISTS {TABLE}")
-    if _parallel(scope):
+    if split and _parallel(scope):
         with connection.cursor() as cursor:
             cursor.execute("SELECT min(id), max(id) FROM customers_customer")
             low, high = cursor.fetchone()

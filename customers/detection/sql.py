@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import connection
 
+from customers.models import Transaction
+
 
 def is_postgres() -> bool:
     return connection.vendor == "postgresql"
@@ -107,15 +109,15 @@ def _sources(scope: str, id_range: bool = False) -> str:
     return f"customers_transaction t WHERE t.occurred_at < %(cut)s{limit}"
 
 
-def _window_orders(purchase: str) -> str:
-    """The trailing windows' orders of the rows `t` (`purchase`: "" when they are all purchases,
-    else the condition followed by AND)."""
+def _window_orders(purchase: str, counted: str = "*") -> str:
+    """The trailing windows' orders of the rows `t` (`purchase`: "" when every row counted is
+    a purchase, else the condition followed by AND; `counted`: what count() counts)."""
     return (
-        f"count(*) FILTER (WHERE {purchase}t.occurred_at >= %(w365)s) AS orders_365d, "
-        f"count(*) FILTER (WHERE {purchase}t.occurred_at >= %(w730)s AND t.occurred_at < %(w365)s) "
+        f"count({counted}) FILTER (WHERE {purchase}t.occurred_at >= %(w365)s) AS orders_365d, "
+        f"count({counted}) FILTER (WHERE {purchase}t.occurred_at >= %(w730)s AND t.occurred_at < %(w365)s) "
         "AS orders_prev_365d, "
-        f"count(*) FILTER (WHERE {purchase}t.occurred_at >= %(w90)s) AS orders_90d, "
-        f"count(*) FILTER (WHERE {purchase}t.occurred_at >= %(w455)s AND t.occurred_at < %(w90)s) "
+        f"count({counted}) FILTER (WHERE {purchase}t.occurred_at >= %(w90)s) AS orders_90d, "
+        f"count({counted}) FILTER (WHERE {purchase}t.occurred_at >= %(w455)s AND t.occurred_at < %(w90)s) "
         "AS orders_90d_base"
     )
 
@@ -129,40 +131,19 @@ def _window_revenue(amount: str) -> str:
     )
 
 
-REVENUE_COLUMNS = ("revenue", "revenue_365d", "revenue_prev_365d")
-COUNT_COLUMNS = ("orders", "orders_365d", "orders_prev_365d", "orders_90d", "orders_90d_base")
-
-
 def _postgres_figures(scope: str, id_range: bool) -> str:
-    """Two passes joined: the purchases alone, where the gap to the previous purchase is a plain
-    lag() over the (customer, time) index order (a frame aggregate skipping refunds cost three
-    times as much), with the lifetime figures, the windows and the median gap; and the other
-    rows (refunds), whose amounts are taken off the revenue."""
-    sources = _sources(scope, id_range)
-    previous = "lag(t.occurred_at) OVER (PARTITION BY t.customer_id ORDER BY t.occurred_at)"
-    gaps = (
-        f"SELECT t.customer_id, t.occurred_at, t.amount, {days_between('t.occurred_at', previous)} AS gap "
-        f"FROM {sources} AND {PURCHASE}"
+    """One pass over the purchases and refunds in index order. The gap to the previous purchase
+    is read from each purchase (customers.detection.gaps numbers them before the figures are
+    computed: a lag() over every purchase here cost more than all the other figures together);
+    refunds have none, so `count(gap_days)` counts the purchases and the median skips them."""
+    purchase_time = "t.occurred_at) FILTER (WHERE t.kind = 'purchase')"
+    return (
+        f"SELECT t.customer_id, min({purchase_time} AS first_at, max({purchase_time} AS last_at, "
+        f"count(t.gap_days) AS orders, coalesce(sum({SIGNED}), 0) AS revenue, "
+        f"{_window_orders('', counted='t.gap_days')}, {_window_revenue(SIGNED)}, "
+        f"percentile_cont(0.5) WITHIN GROUP (ORDER BY nullif(t.gap_days, {Transaction.FIRST_PURCHASE})) AS median_gap "
+        f"FROM {_sources(scope, id_range)} GROUP BY t.customer_id"
     )
-    purchases = (
-        "SELECT t.customer_id, min(t.occurred_at) AS first_at, max(t.occurred_at) AS last_at, "
-        f"count(*) AS orders, sum(t.amount) AS revenue, {_window_orders('')}, {_window_revenue('t.amount')}, "
-        "percentile_cont(0.5) WITHIN GROUP (ORDER BY t.gap) AS median_gap "
-        f"FROM ({gaps}) t GROUP BY t.customer_id"
-    )
-    others = (
-        f"SELECT t.customer_id, coalesce(sum({SIGNED}), 0) AS revenue, "
-        f"{_window_revenue(SIGNED)} FROM {sources} AND NOT {PURCHASE} GROUP BY t.customer_id"
-    )
-    columns = [
-        "coalesce(p.customer_id, o.customer_id) AS customer_id",
-        "p.first_at",
-        "p.last_at",
-        *(f"coalesce(p.{name}, 0) AS {name}" for name in COUNT_COLUMNS),
-        *(f"coalesce(p.{name}, 0) + coalesce(o.{name}, 0) AS {name}" for name in REVENUE_COLUMNS),
-        "p.median_gap",
-    ]
-    return f"SELECT {', '.join(columns)} FROM ({purchases}) p FULL JOIN ({others}) o ON o.customer_id = p.customer_id"
 
 
 def figures_query(scope: str, id_range: bool = False) -> str:

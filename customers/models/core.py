@@ -274,6 +274,13 @@ class Transaction(models.Model):
     occurred_at = models.DateTimeField(_("time"))
     amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.PURCHASE)
+    # Days since the customer's previous purchase (FIRST_PURCHASE on their first one), kept on
+    # each purchase so that detection's median gap needs no window over all the purchases. NULL
+    # on refunds, and on purchases not numbered yet: each detection run numbers those first
+    # (customers.detection.gaps), recomputing the gaps of every purchase of their customers.
+    gap_days = models.FloatField(_("days since the previous purchase"), null=True, blank=True, editable=False)
+
+    FIRST_PURCHASE = -1.0
 
     class Meta:
         ordering = ["-occurred_at", "-id"]
@@ -282,8 +289,16 @@ class Transaction(models.Model):
         indexes = [
             # Covering (PostgreSQL): detection's per-customer windows read only this index.
             models.Index(
-                fields=["customer", "occurred_at"], include=["amount", "kind"], name="transaction_customer_time"
-            )
+                fields=["customer", "occurred_at"],
+                include=["amount", "kind", "gap_days"],
+                name="transaction_customer_time",
+            ),
+            # The purchases detection has still to number (few, but found without a scan).
+            models.Index(
+                fields=["customer"],
+                condition=models.Q(kind="purchase", gap_days__isnull=True),
+                name="transaction_gap_todo",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(fields=["customer", "external_id"], name="transaction_unique_external_id"),

@@ -90,7 +90,7 @@ def test_the_rejects_go_where_the_rejects_option_says(tmp_path):
     assert not (tmp_path / "people.rejects.csv").exists()
 
 
-def test_a_file_level_problem_is_reported_without_a_line(tmp_path):
+def test_a_file_that_is_not_utf8_is_reported_with_the_line_of_its_first_bad_character(tmp_path):
     path = tmp_path / "latin1.csv"
     path.write_bytes("customer_id,name,email\n1,Café Müller,cafe@example.org\n".encode("cp1252"))
     err = StringIO()
@@ -98,7 +98,7 @@ def test_a_file_level_problem_is_reported_without_a_line(tmp_path):
     with pytest.raises(CommandError, match="Nothing was imported"):
         call_command("import_customers", str(path), stdout=StringIO(), stderr=err)
 
-    assert err.getvalue().startswith("file: The file is not UTF-8")
+    assert err.getvalue().startswith("line 2: The file is not UTF-8")
     assert "[not_utf8]" in err.getvalue()
     assert Customer.objects.count() == 0
 

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -37,6 +38,36 @@ def _declared_length(request) -> int:
         return 0
 
 
+class CappedUploadHandler(FileUploadHandler):
+    """Counts the bytes of an uploaded file as they arrive and stops the upload once they pass the
+    cap: Django's DATA_UPLOAD_MAX_MEMORY_SIZE does not cover files, and the Content-Length check
+    in the view lets a body through that is up to 64 KB over (the form's other fields). First in
+    the chain, so no later handler (memory or temporary file) ever gets the bytes past the cap;
+    the partial temporary file is closed, and so deleted, by the parser."""
+
+    def __init__(self, limit: int, request=None):
+        super().__init__(request)
+        self.limit = limit
+        self.exceeded = False
+
+    def receive_data_chunk(self, raw_data, start):
+        if start + len(raw_data) > self.limit:
+            self.exceeded = True
+            # The rest of the body (under 64 KB, see import_new) is read and dropped, so that
+            # the client gets the 413 rather than a reset connection.
+            raise StopUpload(connection_reset=False)
+        return raw_data
+
+    def file_complete(self, file_size):
+        return None
+
+
+def _too_large(request, limit: int):
+    message = _("The file is larger than %(limit)s, the largest accepted.")
+    messages.error(request, message % {"limit": filesizeformat(limit)})
+    return render(request, "customers/import_form.html", {"form": ImportUploadForm(), "limit": limit}, status=413)
+
+
 def _in_background(run: ImportRun) -> bool:
     return run.file_size > settings.WINBACK_IMPORT_BACKGROUND_BYTES
 
@@ -58,12 +89,14 @@ def import_list(request):
 def import_new(request):
     _require_import(request)
     limit = settings.WINBACK_IMPORT_MAX_BYTES
-    if request.method == "POST" and _declared_length(request) > limit + 64 * 1024:
-        # Refused before the body is read: a huge upload never reaches the disk.
-        form = ImportUploadForm()
-        message = _("The file is larger than %(limit)s, the largest accepted.") % {"limit": filesizeformat(limit)}
-        messages.error(request, message)
-        return render(request, "customers/import_form.html", {"form": form, "limit": limit}, status=413)
+    if request.method == "POST":
+        if _declared_length(request) > limit + 64 * 1024:
+            return _too_large(request, limit)  # refused before the body is read: it never reaches the disk
+        cap = CappedUploadHandler(limit, request)
+        request.upload_handlers.insert(0, cap)
+        request.POST  # noqa: B018 - parses the body now, through the cap
+        if cap.exceeded:
+            return _too_large(request, limit)
     return _import_form(request, limit)
 
 

@@ -41,6 +41,7 @@ from django.utils.translation import gettext as _
 from customers.models import DefectionEvent
 from surveys.mail import build_message, new_message_id, pick_template
 from surveys.models import EmailTemplate, Invitation, InvitationStatus, SurveyLink, SurveySettings
+from surveys.services.interruptions import TerminationAtMessageBoundary, waiting_for_the_database
 from surveys.services.invitations import refusal
 from surveys.suppression import suppressed_hashes
 from surveys.tokens import mint_link
@@ -222,19 +223,39 @@ def send_invitation_batch(*, limit: int = BATCH_SIZE, now: dt.datetime | None = 
     settings = SurveySettings.load()
     rows, counts = claim_invitations(limit=limit, now=now or timezone.now(), settings=settings)
     sender = _Sender(settings)
+    next_row, in_flight = 0, False
     try:
-        for index, row in enumerate(rows):
-            if time.monotonic() - started > BATCH_DEADLINE_SECONDS:
-                _give_back([other.pk for other in rows[index:]])
-                counts["given_back"] += len(rows) - index
-                break
-            kind = (
-                EmailTemplate.Kind.INVITATION_CANCELLED
-                if row.event.kind == DefectionEvent.Kind.ACTIVE
-                else EmailTemplate.Kind.INVITATION
-            )
-            outcome = sender.send(row, kind=kind, message_id=row.message_id)
-            counts[_record_invitation_outcome(row, outcome)] += 1
+        with TerminationAtMessageBoundary() as termination:
+            for index, row in enumerate(rows):
+                termination.stop_here()
+                if time.monotonic() - started > BATCH_DEADLINE_SECONDS:
+                    _give_back([other.pk for other in rows[index:]])
+                    counts["given_back"] += len(rows) - index
+                    break
+                kind = (
+                    EmailTemplate.Kind.INVITATION_CANCELLED
+                    if row.event.kind == DefectionEvent.Kind.ACTIVE
+                    else EmailTemplate.Kind.INVITATION
+                )
+                in_flight = True
+                outcome = sender.send(row, kind=kind, message_id=row.message_id)
+                record = lambda row=row, outcome=outcome: _record_invitation_outcome(row, outcome)  # noqa: E731
+                counts[waiting_for_the_database(record)] += 1
+                next_row, in_flight = index + 1, False
+    except SystemExit as stop:
+        # Stopped by a signal (Celery cancels a late-ack task when the broker connection drops;
+        # a pool child is stopped on shutdown): the rest of the claim is due again now instead of
+        # after the lease (JOB-07). The signal waits for the message being sent to be recorded, so
+        # nothing is in flight, unless the signal could not be deferred (a thread other than the
+        # main one): that row is claimed again as a possible duplicate. A crash of any other kind
+        # keeps its lease (JOB-02).
+        if isinstance(stop.code, int) and stop.code < 0:
+            with contextlib.suppress(Exception):  # the database may be what failed
+                _give_back([other.pk for other in rows[next_row + in_flight :]])
+                Invitation.objects.filter(
+                    pk__in=[row.pk for row in rows[next_row : next_row + in_flight]], status=InvitationStatus.SENDING
+                ).update(next_attempt_at=timezone.now())
+        raise
     finally:
         sender.close()
     return dict(counts)
@@ -326,11 +347,13 @@ def send_reminder_batch(*, limit: int = BATCH_SIZE, now: dt.datetime | None = No
     rows, counts = claim_reminders(limit=limit, now=now or timezone.now(), settings=settings)
     sender = _Sender(settings)
     try:
-        for row in rows:
-            if time.monotonic() - started > BATCH_DEADLINE_SECONDS:
-                break  # the rest are retried when their lease ends
-            outcome = sender.send(row, kind=EmailTemplate.Kind.REMINDER, message_id=row.reminder_message_id)
-            counts[_record_reminder_outcome(row, outcome)] += 1
+        with TerminationAtMessageBoundary() as termination:
+            for row in rows:
+                termination.stop_here()  # the rest are retried when their lease ends
+                if time.monotonic() - started > BATCH_DEADLINE_SECONDS:
+                    break  # likewise
+                outcome = sender.send(row, kind=EmailTemplate.Kind.REMINDER, message_id=row.reminder_message_id)
+                counts[_record_reminder_outcome(row, outcome)] += 1
     finally:
         sender.close()
     return dict(counts)

@@ -36,10 +36,10 @@ from surveys.ratelimit import key_for_token, rate_limited
 from surveys.services.responses import record_open, send_fresh_link, submit_response
 from surveys.services.unsubscribe import unsubscribe_customer
 from surveys.tokens import TOKEN_PATTERN, find_link, hash_token
+from winback.logs import security_event
 from winback.views import page_not_found
 
 log = logging.getLogger(__name__)
-security_log = logging.getLogger("winback.security")
 
 SESSION_KEY = "surveys_public"  # {"link": SurveyLink pk, "invitation": Invitation pk}
 SUPPORTED_LANGUAGES = {code for code, _name in settings.LANGUAGES}
@@ -54,7 +54,7 @@ def _unlogged(response):
 def _not_found(request, token: str = ""):
     """The site's ordinary 404, identical for every kind of bad link (SUR-03)."""
     digest = hash_token(token)[:8] if token.isascii() else "-"
-    security_log.info("survey_link_not_found token_hash=%s", digest)
+    security_event("survey_link_not_found", level=logging.INFO, token_hash=digest)
     return _unlogged(page_not_found(request))
 
 
@@ -319,7 +319,7 @@ def unsubscribe(request, token):
     try:
         customer_id = signing.loads(token, salt=UNSUBSCRIBE_SALT)
     except signing.BadSignature:
-        security_log.info("unsubscribe_token_invalid")
+        security_event("unsubscribe_token_invalid", level=logging.INFO)
         return _render(request, "surveys/public/unsubscribe_invalid.html", {}, status=400)
     language = _unsubscribe_language(customer_id)
     if request.method == "POST":

@@ -19,6 +19,7 @@ from surveys import figures, policy
 from surveys.models import Invitation, InvitationStatus, Survey
 from surveys.services.deliverability import email_mark_invalid, email_unmark_invalid
 from surveys.suppression import is_suppressed, normalise_email
+from winback.logs import security_event
 
 INVITATIONS_PER_PAGE = 50
 
@@ -152,4 +153,10 @@ def anymail_tracking(request, *args, **kwargs):
     Without a configured secret it does not exist (404) rather than accept anyone's events."""
     if not (getattr(settings, "ANYMAIL", {}) or {}).get("WEBHOOK_SECRET"):
         raise Http404
-    return _tracking_view(request, *args, **kwargs)
+    from anymail.exceptions import AnymailWebhookValidationFailure
+
+    try:
+        return _tracking_view(request, *args, **kwargs)
+    except AnymailWebhookValidationFailure:  # wrong credentials: Django answers 400 (PRIV-08)
+        security_event("webhook_auth_failed", provider=settings.WINBACK_ESP)
+        raise

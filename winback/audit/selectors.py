@@ -30,6 +30,7 @@ KINDS = {
     "surveys.surveysettings": _("Survey settings"),
     "auth.user": _("User"),
     "auth.user_groups": _("User role"),
+    "privacy.customer": _("Data-subject request (export, erasure)"),
 }
 HIDDEN_ON_CREATE = {"id"}
 

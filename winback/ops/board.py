@@ -55,6 +55,7 @@ TASK_SOURCES = {
     "cases.tasks.case_housekeeping_task": Source("jobrun", HOUSEKEEPING_JOB),
     "cases.tasks.send_overdue_digests_task": Source("jobrun", CASE_DIGEST_JOB),
     "winback.ops.check_jobs_task": Source("jobrun", CHECK_JOB),
+    "winback.privacy.tasks.purge_expired_answers_task": Source("jobrun", "answer_retention"),
 }
 DETECTION_TASK = "customers.tasks.detect_defections_task"
 

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "winback.logs.RequestLogMiddleware",  # request id + user of every log record (docs/operations.md "Logs")
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -277,8 +278,18 @@ WINBACK_BEAT_JOBS = {
         "kwargs": {},
         "description": "Emails the administrators once when a job has not succeeded in twice its interval.",
     },
+    # Retention (winback 0007 adds it to databases migrated before it; docs/privacy.md).
+    "purge-expired-answers": {
+        "task": "winback.privacy.tasks.purge_expired_answers_task",
+        "crontab": env("WINBACK_ANSWER_RETENTION_CRON", default="45 4 * * *"),
+        "kwargs": {},
+        "description": "Blanks free-text survey answers (and their quotations) past retention.",
+    },
 }
-CELERY_IMPORTS = ["winback.ops"]  # the check-jobs task lives outside winback.tasks
+# Free-text survey answers are kept this long after their case closes (or after they were given).
+WINBACK_ANSWER_RETENTION_MONTHS = env.int("WINBACK_ANSWER_RETENTION_MONTHS", default=24)
+# The check-jobs and retention tasks live outside the apps' tasks modules.
+CELERY_IMPORTS = ["winback.ops", "winback.privacy.tasks"]
 # /healthz/ready fails when the last successful detection / sending run is older than this.
 WINBACK_HEALTH_DETECTION_MAX_AGE_MINUTES = env.int("WINBACK_HEALTH_DETECTION_MAX_AGE_MINUTES", default=36 * 60)
 WINBACK_HEALTH_SENDING_MAX_AGE_MINUTES = env.int("WINBACK_HEALTH_SENDING_MAX_AGE_MINUTES", default=30)
@@ -287,11 +298,28 @@ CELERY_TASK_ALWAYS_EAGER = False
 # which the apps downstream of detection react at once; their own schedules catch up otherwise).
 WINBACK_AFTER_DETECTION_TASKS = ["cases.tasks.case_housekeeping_task", "winback.dashboard.tasks.refresh_dashboard_task"]
 
+# Logs (docs/operations.md "Logs"): one JSON object a line on stderr (WINBACK_LOG_FORMAT=json, the
+# default unless DEBUG), or a human format (plain); both through the redaction filter (winback.logs:
+# tokens as hash prefixes, emails masked, CR/LF/ANSI escaped). Django's own request, server and
+# error records go through the same handler (no unfiltered handler, no error emails).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"stdout": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "plain"}},
-    "root": {"handlers": ["stdout"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "filters": {"redact": {"()": "winback.logs.RedactFilter"}},
+    "formatters": {"json": {"()": "winback.logs.JsonFormatter"}, "plain": {"()": "winback.logs.PlainFormatter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stderr",
+            "formatter": env("WINBACK_LOG_FORMAT", default="plain" if DEBUG else "json"),
+            "filters": ["redact"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
+    "loggers": {
+        "django": {"handlers": [], "propagate": True},
+        "django.server": {"handlers": [], "propagate": True},
+        "django.db.backends": {"level": "WARNING"},
+        "winback.security": {"level": env("WINBACK_SECURITY_LOG_LEVEL", default="INFO")},
+    },
 }
