@@ -144,4 +144,4 @@ def test_two_beat_processes_run_each_slot_once(tmp_path):
     gone.refresh_from_db()
     assert gone.status == Customer.Status.DEFECTED
     assert gone.defection_events.count() == 1
-    print(report)  # the figures RELIABILITY.md asks for, shown with -s
+    print(f"\nJOB-04: {report}")  # the figures RELIABILITY.md asks for
