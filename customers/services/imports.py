@@ -38,7 +38,9 @@ __all__ = [
 logger = logging.getLogger(__name__)
 LOCK_KEY = 730_001  # PostgreSQL advisory lock that serialises the write phase of imports
 MAX_STORED_ERRORS = 1000
-BLOCK_BYTES = 1024 * 1024  # customers.importers.MAX_BLOCK_BYTES: bigger blocks cost memory, not speed
+# The largest block read_blocks may use: blocks are 1 MB (customers.importers.MAX_BLOCK_BYTES), more
+# only when a long header needs it (up to this).
+BLOCK_BYTES = 4 * 1024 * 1024
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
