@@ -15,6 +15,7 @@ import time
 import tracemalloc
 from pathlib import Path
 
+import kombu.pools
 import pytest
 import redis
 from django.conf import settings
@@ -191,9 +192,10 @@ def tasks_go_to_redis():
     redis.Redis.from_url(REDIS_URL).flushdb()
 
     def reset_pools():
-        if celery_app._pool is not None:
-            celery_app._pool.force_close_all()
-            celery_app._pool = None
+        # kombu keeps one connection (and producer) pool per broker URL, process-wide: close and
+        # forget them all, or the app would get the closed pool back for its default broker.
+        kombu.pools.reset()
+        celery_app._pool = None
         celery_app.amqp._producer_pool = None
 
     reset_pools()
