@@ -225,10 +225,10 @@ def copy_transactions(
         if table == "customers_transaction":
             # As import_transactions writes them: each purchase with its gap to the previous one
             # (customers.detection.gaps; the table is empty here, so the file holds every purchase).
-            gap = (
-                "CASE WHEN s.kind = 'purchase' THEN coalesce(date_part('epoch', s.occurred_at - lag(s.occurred_at) "
-                "OVER (PARTITION BY c.id, s.kind ORDER BY s.occurred_at)) / 86400.0, -1) END"
-            )
+            from customers.detection.gaps import gap_expression  # Django is set up by then
+
+            previous = "lag(s.occurred_at) OVER (PARTITION BY c.id, s.kind ORDER BY s.occurred_at)"
+            gap = f"CASE WHEN s.kind = 'purchase' THEN {gap_expression('s.occurred_at', previous)} END"
             order = " ORDER BY c.id, s.kind, s.occurred_at"
             columns = "customer_id, external_id, occurred_at, amount, kind, gap_days"
         else:

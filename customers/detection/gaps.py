@@ -14,7 +14,7 @@ from django.db import connection
 from customers.detection import sql as q
 from customers.models import Transaction
 
-TODO = "detect_gap_todo"
+CUSTOMERS = "detect_gap_customers"  # the customers with a purchase not numbered yet
 NEW = "detect_gap_new"
 
 
@@ -43,24 +43,24 @@ def number_purchases() -> int:
     then the rows that differ, each by its primary key."""
     if not pending():
         return 0
-    _execute(f"DROP TABLE IF EXISTS {TODO}")
+    _execute(f"DROP TABLE IF EXISTS {CUSTOMERS}")
     _execute(
-        f"CREATE TEMP TABLE {TODO} AS SELECT DISTINCT customer_id FROM customers_transaction "
+        f"CREATE TEMP TABLE {CUSTOMERS} AS SELECT DISTINCT customer_id FROM customers_transaction "
         "WHERE kind = 'purchase' AND gap_days IS NULL"
     )
     if q.is_postgres():
-        _execute(f"ANALYZE {TODO}")
+        _execute(f"ANALYZE {CUSTOMERS}")
     previous = "lag(t.occurred_at) OVER (PARTITION BY t.customer_id ORDER BY t.occurred_at, t.id)"
     _execute(f"DROP TABLE IF EXISTS {NEW}")
     _execute(
         f"CREATE TEMP TABLE {NEW} AS SELECT g.id, g.gap FROM (SELECT t.id, t.gap_days AS old, "
-        f"{gap_expression('t.occurred_at', previous)} AS gap FROM {TODO} todo "
-        f"JOIN customers_transaction t ON t.customer_id = todo.customer_id WHERE t.kind = 'purchase') g "
+        f"{gap_expression('t.occurred_at', previous)} AS gap FROM {CUSTOMERS} c "
+        f"JOIN customers_transaction t ON t.customer_id = c.customer_id WHERE t.kind = 'purchase') g "
         "WHERE g.old IS NULL OR g.old <> g.gap"
     )
     if q.is_postgres():
         _execute(f"ANALYZE {NEW}")
     changed = _execute(f"UPDATE customers_transaction AS t SET gap_days = n.gap FROM {NEW} n WHERE t.id = n.id")
     _execute(f"DROP TABLE {NEW}")
-    _execute(f"DROP TABLE {TODO}")
+    _execute(f"DROP TABLE {CUSTOMERS}")
     return changed
