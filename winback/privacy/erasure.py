@@ -21,10 +21,11 @@ from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from django.db import connection, transaction
+from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from cases.models import Activity, CaseEvent
+from cases.models import Activity, Case, CaseEvent
 from customers.models import Customer, ImportRun
 from surveys import public_cache
 from surveys.models import Invitation, InvitationStatus, ResponseReply, Suppression, SurveyLink
@@ -259,7 +260,10 @@ def _pseudonymise_audit(customer_id: int) -> int:
             return cursor.fetchone()[0]
     kept = importlib.import_module("winback.audit.migrations.0002_triggers").KEPT_KEYS
     changed = 0
-    for entry in Entry.objects.filter(customer_id=customer_id).only("pk", "before", "after"):
+    # The same rows as the function's (audit migration 0003): the customer's, and those filed under
+    # their cases only (a corrective action carries its source case, not the customer).
+    about = Q(customer_id=customer_id) | Q(case_id__in=Case.objects.filter(customer_id=customer_id).values("pk"))
+    for entry in Entry.objects.filter(about).only("pk", "before", "after"):
         values = {name: _audit_scrub(getattr(entry, name), kept) for name in ("before", "after")}
         changed += Entry.objects.filter(pk=entry.pk).update(**values)
     return changed
