@@ -17,8 +17,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from customers.detection import figures, gaps
+from customers.detection import figures, gaps, recompute
 from customers.detection import sql as q
+from customers.detection.halves import Halves, drop_tables, drop_view_or_table
 from customers.detection.rules import RULE_CASE, current_rules, evaluation_sql, named
 from customers.models import DetectionRun
 
@@ -79,7 +80,7 @@ def run_detection(
         raise
     finally:
         if not connection.in_atomic_block:
-            figures.drop_parts(run.pk)
+            drop_tables(run.pk)
     if dry_run:  # the transaction (and the run's own update) was rolled back: record the outcome
         run.save()
     logger.info("detection run %s as of %s (%s): %s", run.pk, as_of, run.mode, run.summary)
@@ -145,6 +146,12 @@ class _Steps:
         self._last = now
 
 
+WON_AT = (
+    "(SELECT min(t.occurred_at) FROM customers_transaction t WHERE t.customer_id = e.id "
+    "AND t.kind = 'purchase' AND t.occurred_at > e.defection_activity_at AND t.occurred_at < %(cut)s)"
+)
+
+
 def _detect(run: DetectionRun, windows: q.Windows, previous: DetectionRun | None) -> dict:
     now = timezone.now()
     steps = _Steps()
@@ -157,48 +164,67 @@ def _detect(run: DetectionRun, windows: q.Windows, previous: DetectionRun | None
     }
     scope = "stale" if run.mode == DetectionRun.Mode.NIGHTLY else "all"
     summary = dict.fromkeys(SUMMARY_KEYS, 0)
-    if scope == "all":
-        for statement in q.cancellations_sql():
-            _execute(statement, params)
     if scope == "stale":
         for statement in q.stale_table_sql():
             _execute(statement, {})
     summary["purchases_numbered"] = gaps.number_purchases()
     steps.done("prepare")
-    summary["figure_connections"] = figures.fill_figures(params, scope, run.pk, split=not summary["purchases_numbered"])
-    steps.done("compute_figures")
-    previous_cuts = (previous.summary.get("rfm_cuts") or None) if previous and scope == "stale" else None
-    cuts = figures.rfm_cuts(scope, previous_cuts)
-    summary["rfm_cuts"] = figures.cuts_as_json(cuts)
+    # In halves on two connections (big tables), unless this transaction numbered purchases,
+    # which the second connection would not see.
+    halves = Halves(run.pk) if not summary["purchases_numbered"] and figures.in_halves(scope) else None
+    try:
+        figures.fill_figures(params, scope, halves)
+        summary["figure_connections"] = 2 if halves else 1
+        steps.done("compute_figures")
+        if scope == "all":
+            customers = recompute.count_customers(halves)
+        previous_cuts = (previous.summary.get("rfm_cuts") or None) if previous and scope == "stale" else None
+        cuts = figures.rfm_cuts(scope, previous_cuts)
+        summary["rfm_cuts"] = figures.cuts_as_json(cuts)
+        steps.done("cut_points")
+        rules = current_rules()
+        if scope == "all":
+            summary["figures_updated"] = recompute.select_rows(rules, cuts, params, WON_AT, halves)
+            summary["scanned"] = customers()
+            _count_changes(summary)
+            steps.done("evaluate_rules")
+            summary["events_closed"] = _execute(_close_events_sql(), params)
+            recompute.write_rows(STATUS_ASSIGNMENTS, params)
+        else:
+            summary["scanned"] = _nightly(summary, rules, cuts, params, steps)
+    finally:
+        if halves:
+            halves.close()
+    steps.done("write_customers")
+    _execute(_history_sql(), params)
+    summary["events_opened"] = _execute(_open_events_sql(), params)
+    _execute("DROP TABLE detect_changes", {})
+    drop_view_or_table(recompute.ROWS)
+    drop_view_or_table(figures.TABLE)
+    steps.done("history_and_events")
+    summary["steps"] = steps.seconds
+    return summary
+
+
+def _nightly(summary: dict, rules: list, cuts: dict | None, params: dict, steps: _Steps) -> int:
+    """The nightly run's writes: the stale customers' new figures, and every customer's rules
+    evaluated on the kept-current columns. It evaluates the rules on the new figures before
+    writing them, so that each recomputed customer (most of whom bought, many of whom come back)
+    is written once, figures and status together: a second write of the same row is never
+    heap-only (status is indexed) and costs ~0.2 ms. Returns the number of customers."""
     write_params = dict(params)
-    # A nightly run evaluates the rules on the new figures before writing them, so that each
-    # recomputed customer (most of whom bought, many of whom come back) is written once, figures
-    # and status together: a second write of the same row is never heap-only (status is indexed)
-    # and costs ~0.2 ms. A recompute of everyone writes the figures first (joining the new
-    # figures to every customer twice would cost more than the few rows written twice).
-    merged = scope == "stale"
-    with_purchases, without_purchases = figures.write_figures_sql(
-        scope, cuts, write_params, statuses=STATUS_ASSIGNMENTS if merged else None
-    )
+    with_purchases, without_purchases = figures.nightly_write_sql(cuts, write_params, STATUS_ASSIGNMENTS)
     summary["figures_updated"] = _execute(without_purchases, write_params)
-    if not merged:
-        summary["figures_updated"] += _execute(with_purchases, write_params)
-    steps.done("write_figures")
-    rules = current_rules()
-    won_at = (
-        "(SELECT min(t.occurred_at) FROM customers_transaction t WHERE t.customer_id = e.id "
-        "AND t.kind = 'purchase' AND t.occurred_at > e.defection_activity_at AND t.occurred_at < %(cut)s)"
-    )
-    # Merged: the customers whose new figures are not written yet (still marked stale; those
-    # without purchases were written above) are read from detect_figures, in a second statement
-    # (a temporary table is read by the leader alone, the customers table by parallel workers).
-    parts = [("customers_customer", "NOT c.metrics_stale"), (figures.evaluation_source(), "")] if merged else []
+    # The customers whose new figures are not written yet (still marked stale; those without
+    # purchases were written above) are read from detect_figures, in a second statement (a
+    # temporary table is read by the leader alone, the customers table by parallel workers).
+    parts = [("customers_customer", "NOT c.metrics_stale"), (figures.evaluation_source(), "")]
     _execute("DROP TABLE IF EXISTS detect_changes", {})
-    for index, (source, where) in enumerate(parts or [("customers_customer", "")]):
+    for index, (source, where) in enumerate(parts):
         evaluation, positional = evaluation_sql(rules, source, where)
         select, all_params = named(
             f"SELECT e.*, {RULE_CASE} AS rule, CASE WHEN e.new_status = 'won_back' AND e.old_status IN "
-            f"('defected', 'lost') THEN {won_at} END AS won_at FROM ({evaluation}) e "
+            f"('defected', 'lost') THEN {WON_AT} END AS won_at FROM ({evaluation}) e "
             "WHERE e.new_status <> e.old_status",
             params,
             positional,
@@ -209,21 +235,13 @@ def _detect(run: DetectionRun, windows: q.Windows, previous: DetectionRun | None
         )
     if q.is_postgres():
         _execute("ANALYZE detect_changes", {})
-    summary["scanned"] = _count("SELECT count(*) FROM customers_customer")
+    scanned = _count("SELECT count(*) FROM customers_customer")
     _count_changes(summary)
     steps.done("evaluate_rules")
     summary["events_closed"] = _execute(_close_events_sql(), params)
-    if merged:
-        summary["figures_updated"] += _execute(with_purchases, write_params)
-    _execute(_update_customers_sql(skip_written=merged), params)
-    steps.done("write_statuses")
-    _execute(_history_sql(), params)
-    summary["events_opened"] = _execute(_open_events_sql(), params)
-    steps.done("history_and_events")
-    _execute("DROP TABLE detect_changes", {})
-    _execute(f"DROP TABLE {figures.TABLE}", {})
-    summary["steps"] = steps.seconds
-    return summary
+    summary["figures_updated"] += _execute(with_purchases, write_params)
+    _execute(_update_customers_sql(), params)
+    return scanned
 
 
 def _count(sql: str) -> int:
@@ -273,10 +291,10 @@ STATUS_ASSIGNMENTS = {
 }
 
 
-def _update_customers_sql(*, skip_written: bool) -> str:
-    """The new statuses; with `skip_written`, only of the customers the figures' write left out."""
+def _update_customers_sql() -> str:
+    """The new statuses of the customers the nightly figures' write left out."""
     assignments = ", ".join(f"{column} = {value}" for column, value in STATUS_ASSIGNMENTS.items())
-    skip = f" AND NOT EXISTS (SELECT 1 FROM {figures.TABLE} m WHERE m.id = ch.id)" if skip_written else ""
+    skip = f" AND NOT EXISTS (SELECT 1 FROM {figures.TABLE} m WHERE m.id = ch.id)"
     return f"UPDATE customers_customer AS c SET {assignments} FROM detect_changes ch WHERE c.id = ch.id{skip}"
 
 

@@ -81,13 +81,17 @@ RULE_CASE = """CASE
 END"""
 
 
-def evaluation_sql(rules: list[Rule], source: str = "customers_customer", where: str = "") -> tuple[str, list]:
+def evaluation_sql(
+    rules: list[Rule], source: str = "customers_customer", where: str = "", carried: tuple[str, ...] = ()
+) -> tuple[str, list]:
     """SELECT of every customer with its current and its new status (`%(…)s` parameters from
     Windows.params() plus the returned positional ones, merged by `named`). `source`: the
     customers table, or a subquery with its columns (the run's new figures before they are
-    written); `where`: a condition on the customers `c`."""
+    written); `where`: a condition on the customers `c`; `carried`: more columns of the source
+    to pass through."""
     rules_table, rule_params = rules_sql(rules)
     condition = f" WHERE {where}" if where else ""
+    extra = "".join(f", c.{column}" for column in carried)
     base = f"""SELECT c.id, c.status AS old_status, c.last_purchase_at, c.last_cancellation_at,
         c.defection_activity_at, c.won_back_at, c.annual_value, c.median_gap_days, c.order_count,
         c.orders_90d, c.orders_90d_base,
@@ -102,7 +106,7 @@ def evaluation_sql(rules: list[Rule], source: str = "customers_customer", where:
          AND c.orders_90d * 365.0 <= (100 - r.rate_drop_percent) / 100.0 * c.orders_90d_base * 90.0
          AND (c.won_back_at IS NULL OR c.won_back_at < %(w90)s)) AS rate_drop,
         (c.last_purchase_at IS NOT NULL AND c.defection_activity_at IS NOT NULL
-         AND c.last_purchase_at > c.defection_activity_at) AS bought_since
+         AND c.last_purchase_at > c.defection_activity_at) AS bought_since{extra}
       FROM {source} c
       JOIN ({rules_table}) r ON r.segment_key = coalesce(c.segment_id, {DEFAULT_KEY}){condition}"""
     return f"SELECT b.*, {STATUS_CASE} AS new_status FROM ({base}) b", rule_params

@@ -1,14 +1,14 @@
 """The SQL of detection, written once with small dialect pieces: PostgreSQL in production and in
 the tests, SQLite for the embedded default of `make run` (demo-sized data).
 
-Everything is set-based: one pass over the purchases (on PostgreSQL, the purchases and the
-refunds read separately and joined) computes every customer's figures, and one pass over the
-customers evaluates the rules. Times are compared against cut-offs computed
+Everything is set-based: one pass over the purchases and refunds computes every customer's
+figures, and one pass over the customers evaluates the rules. Times are compared against cut-offs computed
 in Python (local midnights of the business time zone), so no SQL does time-zone arithmetic on
 the big table.
 """
 
 import datetime as dt
+from contextlib import contextmanager
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -20,6 +20,26 @@ from customers.models import Transaction
 
 def is_postgres() -> bool:
     return connection.vendor == "postgresql"
+
+
+@contextmanager
+def local_settings(**values):
+    """PostgreSQL settings for the statements inside (SET LOCAL), the previous ones restored
+    after; nothing on SQLite."""
+    if not is_postgres():
+        yield
+        return
+    previous = {}
+    with connection.cursor() as cursor:
+        for name, value in values.items():
+            cursor.execute("SELECT current_setting(%s), set_config(%s, %s, true)", [name, name, str(value)])
+            previous[name] = cursor.fetchone()[0]
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            for name, value in previous.items():
+                cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
 
 
 def local_midnight(day: dt.date) -> dt.datetime:
@@ -211,15 +231,9 @@ def stale_table_sql() -> list[str]:
 EMPTY = {"first_purchase_at": None, "last_purchase_at": None, "median_gap_days": None}
 
 
-def cancellations_sql() -> list[str]:
-    """Sets every customer's last cancellation as it stood at the cut (replays and repairs)."""
-    latest = (
+def latest_cancellations() -> str:
+    """Each customer's last cancellation as it stood at the cut (replays and repairs)."""
+    return (
         "SELECT i.customer_id, max(i.occurred_at) AS at FROM customers_interaction i "
         "WHERE i.kind = 'cancellation' AND i.occurred_at < %(cut)s GROUP BY i.customer_id"
     )
-    distinct = "IS DISTINCT FROM" if is_postgres() else "IS NOT"
-    return [
-        f"UPDATE customers_customer AS c SET last_cancellation_at = l.at FROM ({latest}) l "
-        f"WHERE c.id = l.customer_id AND c.last_cancellation_at {distinct} l.at",
-        "UPDATE customers_customer SET last_cancellation_at = NULL WHERE last_cancellation_at >= %(cut)s",
-    ]

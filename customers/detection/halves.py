@@ -1,0 +1,101 @@
+"""A recompute of every customer over a big purchase table, on both cores: the customer ids are
+split in two, and each of the two heavy statements (the figures from the purchases, then the
+pass over the customers) runs for one half on the run's connection and for the other at once
+on a second connection, each into an unlogged table; a temporary view joins the two.
+
+The second connection works in a thread of its own (autocommit), so it sees committed data only:
+the run numbers the purchases' gaps before (engine.number_purchases_first) and writes nothing the
+halves read before the last of them is done. PostgreSQL's own parallel query does not serve
+here: the planner cannot tell that only a few percent of the customers leave the pass over them,
+and keeps it on one core.
+"""
+
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from django.db import connection, connections
+
+from customers.detection import sql as q
+
+PREFIXES = ("detect_figures", "detect_rows")
+
+
+def _run(statements: list[tuple[str, dict]]):
+    """Runs the statements in order on this thread's connection; the last one's row (of a
+    SELECT), or None."""
+    with connections["default"].cursor() as cursor:
+        for sql, params in statements:
+            cursor.execute(sql, params)
+        return cursor.fetchone() if cursor.description else None
+
+
+def _execute(sql: str, params: dict | None = None) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params or {})
+
+
+class Halves:
+    def __init__(self, run_id: int) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT min(id), max(id) FROM customers_customer")
+            low, high = (value or 0 for value in cursor.fetchone())
+        middle = (low + high) // 2 + 1
+        self.run_id = run_id
+        self.ranges = ({"id_from": low, "id_to": middle}, {"id_from": middle, "id_to": high + 1})
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="detection-half")
+
+    def submit(self, statements: list[tuple[str, dict]]) -> Future:
+        """Runs the statements on the second connection, after those submitted before."""
+        return self._pool.submit(_run, statements)
+
+    def table(self, name: str, half: int) -> str:
+        return f"{name}_part_{int(self.run_id)}{'_2' if half else ''}"
+
+    def create(self, name: str, select: Callable[[int], str], params: dict, analyze: bool, **settings) -> None:
+        """Creates the temporary view `name` of the rows of `select(half)` (a SELECT of the
+        customers from %(id_from)s up to %(id_to)s), each half into an unlogged table, the two
+        at once; with the PostgreSQL `settings` for the statement. `analyze`: the tables are
+        joined to big ones later (the planner then needs their statistics)."""
+        first, second = (self.table(name, half) for half in (0, 1))
+        analyzed = [(f"ANALYZE {second}", {})] if analyze else []
+        future = self.submit(
+            [
+                *((f"SELECT set_config('{key}', %s, false)", [str(value)]) for key, value in settings.items()),
+                (f"DROP TABLE IF EXISTS {second}", {}),
+                (f"CREATE UNLOGGED TABLE {second} AS {select(1)}", {**params, **self.ranges[1]}),
+                *analyzed,
+                *((f"RESET {key}", {}) for key in settings),
+            ]
+        )
+        try:
+            _execute(f"DROP TABLE IF EXISTS {first}")
+            with q.local_settings(**settings):
+                _execute(f"CREATE UNLOGGED TABLE {first} AS {select(0)}", {**params, **self.ranges[0]})
+            if analyze:
+                _execute(f"ANALYZE {first}")
+        finally:
+            future.exception()  # waits
+        future.result()
+        _execute(f"CREATE TEMP VIEW {name} AS SELECT * FROM {first} UNION ALL SELECT * FROM {second}")
+
+    def close(self) -> None:
+        self._pool.submit(connections.close_all)
+        self._pool.shutdown(wait=True)
+
+
+def drop_view_or_table(name: str) -> None:
+    """Drops `name`, a temporary table or (computed in halves) view."""
+    kind = "TABLE"
+    if q.is_postgres():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT relkind FROM pg_class WHERE oid = to_regclass(%s)", [name])
+            row = cursor.fetchone()
+        kind = "VIEW" if row and row[0] == "v" else "TABLE"
+    _execute(f"DROP {kind} IF EXISTS {name}")
+
+
+def drop_tables(run_id: int) -> None:
+    """Drops the halves' tables of a run (after its transaction, also when it rolled back)."""
+    if q.is_postgres():
+        names = [f"{prefix}_part_{int(run_id)}{suffix}" for prefix in PREFIXES for suffix in ("", "_2")]
+        _execute(f"DROP TABLE IF EXISTS {', '.join(names)}")
