@@ -58,6 +58,9 @@ def run_detection(
         raise DetectionError(_("The as-of day %(day)s is in the future.") % {"day": as_of})
     run = DetectionRun.objects.create(as_of=as_of, mode=DetectionRun.Mode.FULL, dry_run=dry_run, trigger=trigger)
     started = time.monotonic()
+    # Inside a caller's transaction a second connection would not see its changes (and the
+    # halves' tables could not be dropped after the run): one connection then.
+    nested = connection.in_atomic_block
     try:
         numbered = number_purchases_first()
         with transaction.atomic():
@@ -65,7 +68,7 @@ def run_detection(
             previous = latest_run()
             run.mode = _choose_mode(previous, as_of, today, full, dry_run)
             run.metrics_current = run.mode != DetectionRun.Mode.AS_OF
-            run.summary = _detect(run, q.Windows(as_of), previous)
+            run.summary = _detect(run, q.Windows(as_of), previous, halves_allowed=not nested)
             run.summary["purchases_numbered"] += numbered
             run.seconds = round(time.monotonic() - started, 3)
             run.summary["seconds"] = run.seconds
@@ -152,7 +155,7 @@ WON_AT = (
 )
 
 
-def _detect(run: DetectionRun, windows: q.Windows, previous: DetectionRun | None) -> dict:
+def _detect(run: DetectionRun, windows: q.Windows, previous: DetectionRun | None, halves_allowed: bool) -> dict:
     now = timezone.now()
     steps = _Steps()
     # Statuses and events change "as of" the run's day: a replay of a past day dates them at its end.
@@ -171,7 +174,8 @@ def _detect(run: DetectionRun, windows: q.Windows, previous: DetectionRun | None
     steps.done("prepare")
     # In halves on two connections (big tables), unless this transaction numbered purchases,
     # which the second connection would not see.
-    halves = Halves(run.pk) if not summary["purchases_numbered"] and figures.in_halves(scope) else None
+    split = halves_allowed and not summary["purchases_numbered"] and figures.in_halves(scope)
+    halves = Halves(run.pk) if split else None
     try:
         figures.fill_figures(params, scope, halves)
         summary["figure_connections"] = 2 if halves else 1

@@ -62,7 +62,7 @@ def fill_figures(params: dict, scope: str, halves: Halves | None = None) -> None
     each computed by its own connection (see customers.detection.halves)."""
     drop_view_or_table(TABLE)
     if halves:
-        halves.create(TABLE, lambda half: _select("all", id_range=True), params, analyze=True, jit="on")
+        halves.create(TABLE, lambda half: _select("all", id_range=True), params, jit="on")
         return
     with _jit() if scope == "all" else nullcontext():
         _execute(f"CREATE TEMP TABLE {TABLE} AS {_select(scope)}", params)

@@ -4,7 +4,7 @@ sees committed data only, so these tests commit (transactional_db)."""
 
 import pytest
 import time_machine
-from django.db import connection
+from django.db import connection, transaction
 
 from customers.models import Customer, DefectionEvent, DetectionRun, StatusChange
 from customers.tests.detection_helpers import (
@@ -151,3 +151,16 @@ def test_a_replay_in_halves_flags_the_same_customers_as_one_pass(settings):
     settings.WINBACK_DETECTION_PARALLEL_MIN_TRANSACTIONS = 10**12
     detect(as_of=day)
     assert (_figures(), _statuses(), _changes(), _events()) == replayed
+
+
+def test_a_run_inside_a_callers_transaction_stays_on_one_connection(settings):
+    """A second connection would not see the caller's uncommitted changes."""
+    _history()
+    settings.WINBACK_DETECTION_PARALLEL_MIN_TRANSACTIONS = 0
+    with transaction.atomic():
+        seg = segment(at_risk=1000, defected=2000)
+        uncommitted = customer_buying(seg, 30, 60, amount="70.00")
+        run = detect(full=True)
+    assert run.summary["figure_connections"] == 1
+    assert Customer.objects.get(pk=uncommitted.pk).order_count == 2
+    assert _part_tables() == []
