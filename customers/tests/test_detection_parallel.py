@@ -1,6 +1,7 @@
 """The recompute of every customer in halves on two connections (big purchase tables) gives the
 same figures, scores, statuses and events as the single-connection pass. The second connection
-sees committed data only, so these tests commit (transactional_db)."""
+sees committed data only, so these tests commit (transactional_db; with serialized_rollback, as
+the other committing tests, so that those after them find the rows the migrations made)."""
 
 import pytest
 import time_machine
@@ -17,7 +18,7 @@ from customers.tests.detection_helpers import (
     segment,
 )
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 @pytest.fixture(autouse=True)
