@@ -130,12 +130,6 @@ def _choose_mode(previous: DetectionRun | None, as_of: dt.date, today: dt.date, 
     return DetectionRun.Mode.NIGHTLY
 
 
-def _execute(sql: str, params: dict) -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.rowcount
-
-
 class _Steps:
     """Seconds per step of a run, kept in its summary (where the time goes, at a glance)."""
 
@@ -169,7 +163,7 @@ def _detect(run: DetectionRun, windows: q.Windows, previous: DetectionRun | None
     summary = dict.fromkeys(SUMMARY_KEYS, 0)
     if scope == "stale":
         for statement in q.stale_table_sql():
-            _execute(statement, {})
+            q.execute(statement, {})
     summary["purchases_numbered"] = gaps.number_purchases()
     steps.done("prepare")
     # In halves on two connections (big tables), unless this transaction numbered purchases,
@@ -192,7 +186,7 @@ def _detect(run: DetectionRun, windows: q.Windows, previous: DetectionRun | None
             summary["scanned"] = customers()
             _count_changes(summary)
             steps.done("evaluate_rules")
-            summary["events_closed"] = _execute(_close_events_sql(), params)
+            summary["events_closed"] = q.execute(_close_events_sql(), params)
             recompute.write_rows(STATUS_ASSIGNMENTS, params)
         else:
             summary["scanned"] = _nightly(summary, rules, cuts, params, steps)
@@ -200,9 +194,9 @@ def _detect(run: DetectionRun, windows: q.Windows, previous: DetectionRun | None
         if halves:
             halves.close()
     steps.done("write_customers")
-    _execute(_history_sql(), params)
-    summary["events_opened"] = _execute(_open_events_sql(), params)
-    _execute("DROP TABLE detect_changes", {})
+    q.execute(_history_sql(), params)
+    summary["events_opened"] = q.execute(_open_events_sql(), params)
+    q.execute("DROP TABLE detect_changes", {})
     drop_view_or_table(recompute.ROWS)
     drop_view_or_table(figures.TABLE)
     steps.done("history_and_events")
@@ -218,12 +212,12 @@ def _nightly(summary: dict, rules: list, cuts: dict | None, params: dict, steps:
     heap-only (status is indexed) and costs ~0.2 ms. Returns the number of customers."""
     write_params = dict(params)
     with_purchases, without_purchases = figures.nightly_write_sql(cuts, write_params, STATUS_ASSIGNMENTS)
-    summary["figures_updated"] = _execute(without_purchases, write_params)
+    summary["figures_updated"] = q.execute(without_purchases, write_params)
     # The customers whose new figures are not written yet (still marked stale; those without
     # purchases were written above) are read from detect_figures, in a second statement (a
     # temporary table is read by the leader alone, the customers table by parallel workers).
     parts = [("customers_customer", "NOT c.metrics_stale"), (figures.evaluation_source(), "")]
-    _execute("DROP TABLE IF EXISTS detect_changes", {})
+    q.execute("DROP TABLE IF EXISTS detect_changes", {})
     for index, (source, where) in enumerate(parts):
         evaluation, positional = evaluation_sql(rules, source, where)
         select, all_params = named(
@@ -233,18 +227,18 @@ def _nightly(summary: dict, rules: list, cuts: dict | None, params: dict, steps:
             params,
             positional,
         )
-        _execute(
+        q.execute(
             f"INSERT INTO detect_changes {select}" if index else f"CREATE TEMP TABLE detect_changes AS {select}",
             all_params,
         )
     if q.is_postgres():
-        _execute("ANALYZE detect_changes", {})
+        q.execute("ANALYZE detect_changes", {})
     scanned = _count("SELECT count(*) FROM customers_customer")
     _count_changes(summary)
     steps.done("evaluate_rules")
-    summary["events_closed"] = _execute(_close_events_sql(), params)
-    summary["figures_updated"] += _execute(with_purchases, write_params)
-    _execute(_update_customers_sql(), params)
+    summary["events_closed"] = q.execute(_close_events_sql(), params)
+    summary["figures_updated"] += q.execute(with_purchases, write_params)
+    q.execute(_update_customers_sql(), params)
     return scanned
 
 

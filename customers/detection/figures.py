@@ -32,12 +32,6 @@ def _select(scope: str, id_range: bool = False) -> str:
     return f"SELECT a.customer_id AS id, {select} FROM ({q.figures_query(scope, id_range=id_range)}) a"
 
 
-def _execute(sql: str, params: dict | None = None) -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params or {})
-        return cursor.rowcount
-
-
 def in_halves(scope: str) -> bool:
     """Two connections pay off only for a recompute of everyone over a big table."""
     if scope != "all" or not q.is_postgres():
@@ -65,9 +59,9 @@ def fill_figures(params: dict, scope: str, halves: Halves | None = None) -> None
         halves.create(TABLE, lambda half: _select("all", id_range=True), params, jit="on")
         return
     with _jit() if scope == "all" else nullcontext():
-        _execute(f"CREATE TEMP TABLE {TABLE} AS {_select(scope)}", params)
+        q.execute(f"CREATE TEMP TABLE {TABLE} AS {_select(scope)}", params)
     if q.is_postgres():
-        _execute(f"ANALYZE {TABLE}")
+        q.execute(f"ANALYZE {TABLE}")
 
 
 def _aware(value) -> dt.datetime:

@@ -34,11 +34,6 @@ def _run(statements: list[tuple[str, dict]]):
     return row
 
 
-def _execute(sql: str, params: dict | None = None) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params or {})
-
-
 class Halves:
     """The two halves of the customer ids of one run, and the second connection's thread."""
 
@@ -52,8 +47,14 @@ class Halves:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="detection-half")
         self._submitted: list[Future] = []
 
-    def submit(self, statements: list[tuple[str, dict]]) -> Future:
-        """Runs the statements on the second connection, after those submitted before."""
+    def submit(self, statements: list[tuple[str, dict]], **settings) -> Future:
+        """Runs the statements on the second connection, after those submitted before, with the
+        PostgreSQL `settings` (reset after them)."""
+        statements = [
+            *((f"SELECT set_config('{name}', %s, false)", [str(value)]) for name, value in settings.items()),
+            *statements,
+            *((f"RESET {name}", {}) for name in settings),
+        ]
         future = self._pool.submit(_run, statements)
         self._submitted.append(future)
         return future
@@ -69,20 +70,19 @@ class Halves:
         first, second = (self.table(name, half) for half in (0, 1))
         future = self.submit(
             [
-                *((f"SELECT set_config('{key}', %s, false)", [str(value)]) for key, value in settings.items()),
                 (f"DROP TABLE IF EXISTS {second}", {}),
                 (f"CREATE UNLOGGED TABLE {second} {SCRATCH} AS {select(1)}", {**params, **self.ranges[1]}),
-                *((f"RESET {key}", {}) for key in settings),
-            ]
+            ],
+            **settings,
         )
         try:
-            _execute(f"DROP TABLE IF EXISTS {first}")
+            q.execute(f"DROP TABLE IF EXISTS {first}")
             with q.local_settings(**settings):
-                _execute(f"CREATE UNLOGGED TABLE {first} {SCRATCH} AS {select(0)}", {**params, **self.ranges[0]})
+                q.execute(f"CREATE UNLOGGED TABLE {first} {SCRATCH} AS {select(0)}", {**params, **self.ranges[0]})
         finally:
             future.exception()  # waits
         future.result()
-        _execute(f"CREATE TEMP VIEW {name} AS SELECT * FROM {first} UNION ALL SELECT * FROM {second}")
+        q.execute(f"CREATE TEMP VIEW {name} AS SELECT * FROM {first} UNION ALL SELECT * FROM {second}")
 
     def close(self) -> None:
         """Closes the second connection once its statement running now is done (a run that
@@ -101,11 +101,11 @@ def drop_view_or_table(name: str) -> None:
             cursor.execute("SELECT relkind FROM pg_class WHERE oid = to_regclass(%s)", [name])
             row = cursor.fetchone()
         kind = "VIEW" if row and row[0] == "v" else "TABLE"
-    _execute(f"DROP {kind} IF EXISTS {name}")
+    q.execute(f"DROP {kind} IF EXISTS {name}")
 
 
 def drop_tables(run_id: int) -> None:
     """Drops the halves' tables of a run (after its transaction, also when it rolled back)."""
     if q.is_postgres():
         names = [f"{prefix}_part_{int(run_id)}{suffix}" for prefix in PREFIXES for suffix in ("", "_2")]
-        _execute(f"DROP TABLE IF EXISTS {', '.join(names)}")
+        q.execute(f"DROP TABLE IF EXISTS {', '.join(names)}")

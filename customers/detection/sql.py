@@ -22,6 +22,13 @@ def is_postgres() -> bool:
     return connection.vendor == "postgresql"
 
 
+def execute(sql: str, params: dict | None = None) -> int:
+    """Runs a statement of detection on the run's connection; the number of rows it touched."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params or {})
+        return cursor.rowcount
+
+
 @contextmanager
 def local_settings(**values):
     """PostgreSQL settings for the statements inside (SET LOCAL), the previous ones restored
